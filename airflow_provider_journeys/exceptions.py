@@ -1,0 +1,56 @@
+"""Errors raised by the Journeys provider.
+
+Subclasses of ``AirflowFailException`` are failures that a task retry cannot fix or must not repeat
+(a bad payload, rejected credentials, a trigger that may already have enrolled people); Airflow fails
+the task at once instead of retrying it. The others are safe for Airflow's task retries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+
+class JourneysPayloadError(AirflowFailException):
+    """The payload breaks the bundled JSON Schema (or is not JSON at all); nothing was sent.
+
+    :param violations: ``(json_path, reason)`` pairs, one for every rule the payload breaks.
+    """
+
+    def __init__(self, kind: str, violations: list[tuple[str, str]]) -> None:
+        self.violations = violations
+        lines = "\n".join(f"  {path}: {reason}" for path, reason in violations)
+        super().__init__(f"Invalid Journeys {kind} payload, nothing was sent:\n{lines}")
+
+
+class JourneysConnectionConfigError(AirflowFailException):
+    """The Airship connection is incomplete or malformed; nothing was sent."""
+
+
+class JourneysAuthError(AirflowFailException):
+    """Airship rejected the OAuth credentials or the access token."""
+
+
+class JourneysApiError(AirflowFailException):
+    """Airship answered with a client error (4xx other than 401 and 429); resending cannot help."""
+
+    def __init__(self, message: str, *, status_code: int, body: Any) -> None:
+        self.status_code = status_code
+        self.body = body
+        super().__init__(message)
+
+
+class JourneysOutcomeUnknownError(AirflowFailException):
+    """A trigger reached Airship but no answer says whether it was accepted.
+
+    Not retried automatically: a resent trigger may enroll the same users twice.
+    """
+
+
+class JourneysRateLimitError(AirflowException):
+    """Airship kept answering 429 for longer than the configured wait; nothing was accepted."""
+
+
+class JourneysUnavailableError(AirflowException):
+    """Airship could not be reached or kept failing, and resending is safe (no enrollment happened)."""
