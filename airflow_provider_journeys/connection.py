@@ -1,0 +1,160 @@
+"""Reads an ``airship`` Airflow connection into checked settings.
+
+Every rule here fails with :class:`JourneysConnectionConfigError` naming the field, before any request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from cryptography.hazmat.primitives.asymmetric.ec import SECP384R1, EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from airflow_provider_journeys.exceptions import JourneysConnectionConfigError
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+API_BASE_URLS = {"us": "https://api.asnapius.com", "eu": "https://api.asnapieu.com"}
+OAUTH_TOKEN_URLS = {"us": "https://oauth2.asnapius.com/token", "eu": "https://oauth2.asnapieu.com/token"}
+DEFAULT_REGION = "us"
+DEFAULT_SCOPE = "jny"
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class AirshipSettings:
+    """What the hook needs from an ``airship`` connection; secrets are kept out of ``repr``."""
+
+    app_key: str
+    client_id: str
+    base_url: str
+    oauth_url: str
+    scope: str
+    timeout: float
+    client_secret: str | None = field(default=None, repr=False)
+    private_key: EllipticCurvePrivateKey | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_connection(cls, conn: Connection) -> AirshipSettings:
+        extra = _extra(conn)
+        region = _region(conn, extra)
+        client_secret = conn.password or None
+        private_key_pem = _text(extra, "private_key")
+        if not conn.login:
+            raise _missing(conn, "login (App key)")
+        client_id = _text(extra, "client_id")
+        if not client_id:
+            raise _missing(conn, "extra 'client_id' (OAuth client ID)")
+        if not client_secret and not private_key_pem:
+            raise _missing(conn, "password (OAuth client secret) or extra 'private_key' (assertion grant)")
+        base_url = _join_host_port(conn.host, conn.port) if conn.host else API_BASE_URLS[region]
+        oauth_url = _text(extra, "oauth_url") or OAUTH_TOKEN_URLS[region]
+        return cls(
+            app_key=conn.login,
+            client_id=client_id,
+            base_url=_require_secure_url(conn, "host", base_url.rstrip("/")),
+            oauth_url=_require_secure_url(conn, "extra 'oauth_url'", oauth_url),
+            scope=_text(extra, "scope") or DEFAULT_SCOPE,
+            timeout=_timeout(conn, extra),
+            client_secret=client_secret,
+            # The key serves only when there is no secret; an unused key is not parsed.
+            private_key=_private_key(conn, private_key_pem) if private_key_pem and not client_secret else None,
+        )
+
+
+def _extra(conn: Connection) -> dict[str, Any]:
+    if not conn.extra:
+        return {}
+    try:
+        extra = json.loads(conn.extra)
+    except ValueError as err:
+        # The raw extra may hold a private key: name the error's position, never its text.
+        raise JourneysConnectionConfigError(
+            f"Connection {conn.conn_id!r}: extra is not valid JSON ({err.msg} at position {err.pos})"
+        ) from None
+    if not isinstance(extra, dict):
+        raise JourneysConnectionConfigError(f"Connection {conn.conn_id!r}: extra must be a JSON object")
+    return extra
+
+
+def _text(extra: dict[str, Any], key: str) -> str | None:
+    value = extra.get(key)
+    if value is None:
+        return None
+    return str(value).strip() or None
+
+
+def _region(conn: Connection, extra: dict[str, Any]) -> str:
+    region = (_text(extra, "region") or DEFAULT_REGION).lower()
+    if region not in API_BASE_URLS:
+        raise JourneysConnectionConfigError(
+            f"Connection {conn.conn_id!r}: extra 'region' is {region!r}; it must be one of: "
+            f"{', '.join(API_BASE_URLS)}"
+        )
+    return region
+
+
+def _timeout(conn: Connection, extra: dict[str, Any]) -> float:
+    raw = extra.get("timeout", DEFAULT_TIMEOUT_SECONDS)
+    try:
+        # URI-form connections deliver every extra as a string.
+        timeout = float(raw)
+    except (TypeError, ValueError):
+        timeout = float("nan")
+    if not timeout > 0 or timeout == float("inf"):
+        raise JourneysConnectionConfigError(
+            f"Connection {conn.conn_id!r}: extra 'timeout' is {raw!r}; it must be a positive number of seconds"
+        )
+    return timeout
+
+
+def _private_key(conn: Connection, pem: str) -> EllipticCurvePrivateKey:
+    """The assertion grant signs with ES384, so only an EC P-384 key will do; the key text is never shown."""
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, EllipticCurvePrivateKey) or not isinstance(key.curve, SECP384R1):
+        raise JourneysConnectionConfigError(
+            f"Connection {conn.conn_id!r}: extra 'private_key' is not an unencrypted PEM EC P-384 private key"
+        )
+    return key
+
+
+def _join_host_port(host: str, port: int | None) -> str:
+    """URI-form connections split ``http://127.0.0.1:8080`` into host and port; put them back together."""
+    url = host if "://" in host else f"https://{host}"
+    if not port:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
+
+
+def _require_secure_url(conn: Connection, field_name: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return url
+    raise JourneysConnectionConfigError(
+        f"Connection {conn.conn_id!r}: {field_name} is {url!r}; https is required "
+        "(plain http is accepted only for loopback hosts such as 127.0.0.1 and localhost)"
+    )
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _missing(conn: Connection, what: str) -> JourneysConnectionConfigError:
+    return JourneysConnectionConfigError(f"Connection {conn.conn_id!r} is missing {what}")

@@ -1,0 +1,87 @@
+"""Provider metadata read by Airflow's ProvidersManager; imports nothing, as every Airflow process loads it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-journeys",
+        "name": "Airship Journeys",
+        "description": "Enroll audiences into Airship Sequences and exit them, through the Journeys API.",
+        "versions": ["0.1.0"],
+        "integrations": [
+            {
+                "integration-name": "Airship Journeys",
+                "external-doc-url": "https://docs.airship.com/api/ua/#tag-journeys",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Airship Journeys",
+                "python-modules": ["airflow_provider_journeys.hooks.journeys"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Airship Journeys",
+                "python-modules": ["airflow_provider_journeys.operators.journeys"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "airship",
+                "hook-class-name": "airflow_provider_journeys.hooks.journeys.JourneysHook",
+                "hook-name": "Airship",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["port", "schema"],
+                    "relabeling": {
+                        "login": "App key",
+                        "password": "OAuth client secret",
+                        "host": "API base URL (optional)",
+                    },
+                    "placeholders": {
+                        "login": "Airship app key",
+                        "password": "client secret (leave empty to use a private key)",
+                        "host": "https://api.asnapius.com (default for region us)",
+                    },
+                },
+                "conn-fields": {
+                    "client_id": {
+                        "label": "OAuth client ID",
+                        "description": "Client ID of the Airship OAuth credentials (required).",
+                        "schema": {"type": "string"},
+                    },
+                    "region": {
+                        "label": "Region",
+                        "description": "Airship site: us or eu. Picks the default API and token URLs.",
+                        "schema": {"type": "string", "enum": ["us", "eu"], "default": "us"},
+                    },
+                    "private_key": {
+                        "label": "Private key (PEM)",
+                        "description": "EC P-384 private key for the assertion grant, used when there is no "
+                        "client secret.",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                    },
+                    "scope": {
+                        "label": "Scope",
+                        "description": "OAuth scope to request; the Journeys API needs jny.",
+                        "schema": {"type": "string", "default": "jny"},
+                    },
+                    "oauth_url": {
+                        "label": "OAuth token URL",
+                        "description": "Token endpoint; defaults to the region's "
+                        "(https://oauth2.asnapius.com/token for us).",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "timeout": {
+                        "label": "Timeout (seconds)",
+                        "description": "Seconds to wait for each HTTP request.",
+                        "schema": {"type": "number", "default": 30},
+                    },
+                },
+            }
+        ],
+    }

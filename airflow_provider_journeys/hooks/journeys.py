@@ -1,0 +1,280 @@
+"""JourneysHook: OAuth-authenticated calls to Airship's ``/api/journeys/trigger`` and ``/api/journeys/exit``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import requests
+from airflow.sdk import BaseHook
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+from urllib3.util.retry import Retry
+
+from airflow_provider_journeys import __version__
+from airflow_provider_journeys.auth import OAuthTokens
+from airflow_provider_journeys.connection import AirshipSettings
+from airflow_provider_journeys.exceptions import (
+    JourneysApiError,
+    JourneysAuthError,
+    JourneysOutcomeUnknownError,
+    JourneysRateLimitError,
+    JourneysUnavailableError,
+)
+from airflow_provider_journeys.retry import DEFAULT_MAX_RETRY_WAIT_SECONDS, RetryBudget, retry_after_seconds
+from airflow_provider_journeys.validation import encode_payload, validate_exit_payload, validate_trigger_payload
+
+log = logging.getLogger(__name__)
+
+TRIGGER_PATH = "/api/journeys/trigger"
+EXIT_PATH = "/api/journeys/exit"
+AIRSHIP_ACCEPT = "application/vnd.urbanairship+json; version=3"
+_SHOWN_BODY_CHARS = 500
+
+
+@dataclass(frozen=True)
+class _Resend:
+    """An attempt failed in a way that resending may fix."""
+
+    reason: str
+    requested_wait: float | None
+    # Raised when the retry budget runs out; its message says what the failure means for the enrollment.
+    give_up: type[Exception]
+    consequence: str
+
+
+class JourneysHook(BaseHook):
+    """
+    Calls Airship's Journeys API with OAuth 2.0 credentials from an ``airship`` connection.
+
+    Payloads are validated against the bundled JSON Schemas before anything is sent, the token fetch
+    included. A trigger is resent only when it surely never reached Airship (or on 429), because a resent
+    trigger may enroll the same users twice; an exit is resent on any transient failure.
+
+    :param airship_conn_id: The Airflow connection holding the Airship app key and OAuth credentials.
+    :param retry_server_errors: Also resend a trigger after a 5xx answer or a lost response. Only for
+        Sequences where a second enrollment of the same users is harmless.
+    :param max_retry_wait: The most seconds to spend resending (rate limits, outages) before failing.
+    """
+
+    conn_name_attr = "airship_conn_id"
+    default_conn_name = "airship_default"
+    conn_type = "airship"
+    hook_name = "Airship"
+
+    def __init__(
+        self,
+        airship_conn_id: str = default_conn_name,
+        *,
+        retry_server_errors: bool = False,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.airship_conn_id = airship_conn_id
+        self.retry_server_errors = retry_server_errors
+        self.max_retry_wait = max_retry_wait
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(airship_conn_id={self.airship_conn_id!r})"
+
+    @cached_property
+    def settings(self) -> AirshipSettings:
+        """The checked connection settings, read on first use (never at DAG parse time)."""
+        return AirshipSettings.from_connection(self.get_connection(self.airship_conn_id))
+
+    @property
+    def base_url(self) -> str:
+        """The Journeys API base URL in effect (from the connection's host, else its region)."""
+        return self.settings.base_url
+
+    @property
+    def oauth_url(self) -> str:
+        """The OAuth token endpoint in effect (from the connection's ``oauth_url``, else its region)."""
+        return self.settings.oauth_url
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """One session per hook, so its connection pool and TLS sessions are reused across calls."""
+        session = requests.Session()
+        # No transport retries inside urllib3: failures before sending then come back wrapped in
+        # MaxRetryError and failures after sending come back bare, which is what _never_sent() relies on.
+        adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.headers["User-Agent"] = f"airflow-provider-journeys/{__version__}"
+        return session
+
+    @cached_property
+    def tokens(self) -> OAuthTokens:
+        return OAuthTokens(self.settings, self.session)
+
+    def trigger(
+        self,
+        audience: dict[str, Any],
+        triggering_id: str | list[str],
+        entrance_id: str | None = None,
+        global_attributes: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Enroll ``audience`` into the Sequences with API Entrance ``triggering_id``; return Airship's answer."""
+        payload = _without_none(
+            audience=audience,
+            triggering_id=triggering_id,
+            entrance_id=entrance_id,
+            global_attributes=global_attributes,
+        )
+        validate_trigger_payload(payload)
+        return self._post(TRIGGER_PATH, payload, resend_after_sending=self.retry_server_errors)
+
+    def exit(self, triggering_id: str | list[str], entrance_id: str | None = None) -> dict[str, Any]:
+        """Exit in-flight users who entered with ``entrance_id`` (or with none); return Airship's answer."""
+        payload = _without_none(triggering_id=triggering_id, entrance_id=entrance_id)
+        validate_exit_payload(payload)
+        # Exiting twice is harmless, so every transient failure is resent.
+        return self._post(EXIT_PATH, payload, resend_after_sending=True)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Fetch an OAuth token and nothing else: proves the credentials without touching any Sequence."""
+        try:
+            self.tokens.get()
+        except Exception as err:
+            return False, str(err)
+        return True, f"Got an OAuth token for app key {self.settings.app_key!r} from {self.settings.oauth_url}"
+
+    def _post(self, path: str, payload: dict[str, Any], *, resend_after_sending: bool) -> dict[str, Any]:
+        body = encode_payload(payload)
+        url = f"{self.settings.base_url}{path}"
+        log.info("POST %s %s", url, body.decode())
+        budget = RetryBudget(self.max_retry_wait)
+        refreshed_token = False
+        while True:
+            token = self.tokens.get()
+            try:
+                response = self.session.post(url, data=body, headers=self._headers(token), timeout=self.settings.timeout)
+            except requests.RequestException as err:
+                resend = _resend_after_transport_error(err, resend_after_sending)
+            else:
+                if response.status_code == 401 and not refreshed_token:
+                    log.warning("Airship answered 401 to POST %s; fetching a new token and resending once", path)
+                    self.tokens.invalidate(token)
+                    refreshed_token = True
+                    continue
+                if 200 <= response.status_code < 300:
+                    return _success_body(response)
+                _log_failed_response(path, response)
+                resend = _resend_after_status(path, response, resend_after_sending)
+            wait = budget.next_wait(resend.requested_wait)
+            if wait is None:
+                raise resend.give_up(
+                    f"POST {path} failed: {resend.reason}. Gave up after {budget.elapsed:.1f} s and "
+                    f"{budget.resends} resend(s) (max_retry_wait={self.max_retry_wait:g} s). {resend.consequence}"
+                )
+            log.warning("POST %s: %s; resending in %.1f s", path, resend.reason, wait)
+            budget.wait(wait)
+
+    def _headers(self, token: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {token}",
+            "Accept": AIRSHIP_ACCEPT,
+            "Content-Type": "application/json",
+            "X-UA-Appkey": self.settings.app_key,
+        }
+
+
+def _without_none(**fields: Any) -> dict[str, Any]:
+    """Top-level arguments left as None are omitted; nested values are sent exactly as given."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _never_sent(err: requests.RequestException) -> bool:
+    """True for failures before the request left this machine: refused, DNS, connect timeout."""
+    if isinstance(err, requests.ConnectTimeout):
+        return True
+    cause = err.args[0] if err.args else None
+    return isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
+
+
+def _resend_after_transport_error(err: requests.RequestException, resend_after_sending: bool) -> _Resend:
+    reason = f"{type(err).__name__}: {err}"
+    if isinstance(err, requests.exceptions.SSLError):
+        raise JourneysUnavailableError(f"TLS to Airship failed ({reason}); nothing was sent.") from None
+    if _never_sent(err):
+        return _Resend(reason, None, JourneysUnavailableError, "Nothing was sent; Airflow may retry the task.")
+    if resend_after_sending:
+        return _Resend(reason, None, JourneysUnavailableError, _MAYBE_DONE_BUT_SAFE)
+    raise JourneysOutcomeUnknownError(f"POST failed after the request was sent ({reason}). {_MAYBE_ENROLLED}") from None
+
+
+def _resend_after_status(path: str, response: requests.Response, resend_after_sending: bool) -> _Resend:
+    status = response.status_code
+    reason = f"HTTP {status}"
+    if status == 429:
+        return _Resend(
+            "Airship rate limited it (HTTP 429)",
+            retry_after_seconds(response.headers.get("Retry-After")),
+            JourneysRateLimitError,
+            "Airship accepted nothing; Airflow may retry the task later.",
+        )
+    if status >= 500 and resend_after_sending:
+        give_up = JourneysUnavailableError if path == EXIT_PATH else JourneysOutcomeUnknownError
+        consequence = _MAYBE_DONE_BUT_SAFE if path == EXIT_PATH else _MAYBE_ENROLLED
+        return _Resend(reason, None, give_up, consequence)
+    if status >= 500:
+        raise JourneysOutcomeUnknownError(f"POST {path} failed with {_describe_error(response)}. {_MAYBE_ENROLLED}")
+    if status == 401:
+        raise JourneysAuthError(
+            f"Airship refused a freshly fetched token for POST {path} ({_describe_error(response)}). Check that the "
+            "OAuth client has the 'jny' scope and belongs to the connection's app key."
+        )
+    raise JourneysApiError(
+        f"Airship rejected POST {path} with {_describe_error(response)}", status_code=status, body=_body(response)
+    )
+
+
+_MAYBE_ENROLLED = (
+    "The enrollment may or may not have happened. It is not resent, because a second trigger may enroll the "
+    "same users twice; check the Sequence before running the task again, or set retry_server_errors=True "
+    "if a double enrollment is harmless."
+)
+_MAYBE_DONE_BUT_SAFE = "The exit may or may not have happened; exiting again is harmless, so Airflow may retry."
+
+
+def _body(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:_SHOWN_BODY_CHARS]
+
+
+def _success_body(response: requests.Response) -> dict[str, Any]:
+    body = _body(response)
+    return body if isinstance(body, dict) else {"ok": True, "body": body}
+
+
+def _describe_error(response: requests.Response) -> str:
+    """Status, ``error_code``, ``error`` and ``details`` of an Airship error body (text when it is not JSON)."""
+    body = _body(response)
+    text = f"HTTP {response.status_code}"
+    if not isinstance(body, dict):
+        return f"{text}: {body}" if body else text
+    if "error_code" in body:
+        text += f" (error_code {body['error_code']})"
+    if "error" in body:
+        text += f": {body['error']}"
+    details = body.get("details")
+    if isinstance(details, dict):
+        text += "".join(f"; details.{key}: {details[key]}" for key in ("path", "error", "location") if key in details)
+    return text
+
+
+def _log_failed_response(path: str, response: requests.Response) -> None:
+    # Airship asks that every non-2xx answer be logged with its headers.
+    log.warning(
+        "POST %s answered HTTP %s, headers %s, body %s",
+        path,
+        response.status_code,
+        dict(response.headers),
+        response.text[:_SHOWN_BODY_CHARS],
+    )

@@ -1,0 +1,136 @@
+"""Operators that enroll audiences into Airship Sequences and exit them.
+
+Imported whenever a DAG file using them is parsed, so this module imports only ``airflow.sdk``: the
+hook (and ``requests``) and the validator load inside ``execute``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_journeys.retry import DEFAULT_MAX_RETRY_WAIT_SECONDS
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_journeys.hooks.journeys import JourneysHook
+
+DEFAULT_CONN_ID = "airship_default"
+
+
+class JourneysTriggerOperator(BaseOperator):
+    """
+    Enroll an audience into the Airship Sequences whose API Entrance trigger is ``triggering_id``.
+
+    The rendered payload is validated against the bundled JSON Schema before anything is sent; a bad
+    payload fails the task with :class:`~airflow_provider_journeys.exceptions.JourneysPayloadError`
+    without retries. Returns Airship's response body (pushed as the ``return_value`` XCom).
+
+    :param audience: Audience selector, e.g. ``{"segment": "<segment-id>"}``. (templated)
+    :param triggering_id: API Entrance trigger id, or a list of up to 10. (templated)
+    :param entrance_id: Identifies this enrollment, e.g. ``"daily-{{ ds_nodash }}"``, so that it can be
+        exited later without touching other enrollments. (templated)
+    :param global_attributes: Personalization data for the Sequence's messages. (templated)
+    :param airship_conn_id: The ``airship`` connection to use. (templated)
+    :param retry_server_errors: Resend after a 5xx answer or a lost response. Off by default, because a
+        resent trigger may enroll the same users twice.
+    :param max_retry_wait: The most seconds to spend resending (rate limits, outages) before failing.
+    """
+
+    template_fields: Sequence[str] = (
+        "audience",
+        "triggering_id",
+        "entrance_id",
+        "global_attributes",
+        "airship_conn_id",
+    )
+    template_fields_renderers = {"audience": "json", "triggering_id": "json", "global_attributes": "json"}
+    ui_color = "#c8e6ff"
+
+    def __init__(
+        self,
+        *,
+        audience: dict[str, Any],
+        triggering_id: str | list[str],
+        entrance_id: str | None = None,
+        global_attributes: dict[str, Any] | None = None,
+        airship_conn_id: str = DEFAULT_CONN_ID,
+        retry_server_errors: bool = False,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.audience = audience
+        self.triggering_id = triggering_id
+        self.entrance_id = entrance_id
+        self.global_attributes = global_attributes
+        self.airship_conn_id = airship_conn_id
+        self.retry_server_errors = retry_server_errors
+        self.max_retry_wait = max_retry_wait
+
+    @property
+    def hook(self) -> JourneysHook:
+        return _hook(self.airship_conn_id, self.max_retry_wait, self.retry_server_errors)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        # The hook validates the rendered payload before it fetches a token or sends anything.
+        return self.hook.trigger(
+            audience=self.audience,
+            triggering_id=self.triggering_id,
+            entrance_id=self.entrance_id,
+            global_attributes=self.global_attributes,
+        )
+
+
+class JourneysExitOperator(BaseOperator):
+    """
+    Exit in-flight users from the Airship Sequences whose API Entrance trigger is ``triggering_id``.
+
+    With ``entrance_id``, only users who entered with that id leave; without it, only users who entered
+    without an id leave. Resent on transient failures (exiting twice is harmless). Returns Airship's
+    response body (pushed as the ``return_value`` XCom).
+
+    :param triggering_id: API Entrance trigger id, or a list of up to 10. (templated)
+    :param entrance_id: The enrollment to exit, e.g. ``"daily-{{ macros.ds_format(macros.ds_add(ds, -7),
+        '%Y-%m-%d', '%Y%m%d') }}"``. (templated)
+    :param airship_conn_id: The ``airship`` connection to use. (templated)
+    :param max_retry_wait: The most seconds to spend resending (rate limits, outages) before failing.
+    """
+
+    template_fields: Sequence[str] = ("triggering_id", "entrance_id", "airship_conn_id")
+    template_fields_renderers = {"triggering_id": "json"}
+    ui_color = "#ffe0c8"
+
+    def __init__(
+        self,
+        *,
+        triggering_id: str | list[str],
+        entrance_id: str | None = None,
+        airship_conn_id: str = DEFAULT_CONN_ID,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.triggering_id = triggering_id
+        self.entrance_id = entrance_id
+        self.airship_conn_id = airship_conn_id
+        self.max_retry_wait = max_retry_wait
+
+    @property
+    def hook(self) -> JourneysHook:
+        return _hook(self.airship_conn_id, self.max_retry_wait)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        # The hook validates the rendered payload before it fetches a token or sends anything.
+        return self.hook.exit(triggering_id=self.triggering_id, entrance_id=self.entrance_id)
+
+
+def _hook(conn_id: str, max_retry_wait: float, retry_server_errors: bool = False) -> JourneysHook:
+    # Imported here, not at the top: the hook pulls in requests, which DAG parsing must not pay for.
+    from airflow_provider_journeys.hooks.journeys import JourneysHook
+
+    return JourneysHook(conn_id, retry_server_errors=retry_server_errors, max_retry_wait=max_retry_wait)
+

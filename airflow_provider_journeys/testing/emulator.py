@@ -1,0 +1,365 @@
+"""A local stand-in for Airship's OAuth token endpoint and Journeys API, served over loopback HTTP.
+
+It checks what the real API checks (credentials, bearer token and scope, the versioned ``Accept`` header,
+the JSON content type, the body rules of the bundled schemas), answers with Airship's status codes and
+error bodies, records every request, and can be told to answer the next calls with a scripted status,
+``Retry-After`` or delay. Use it as a context manager in tests, or run ``python -m
+airflow_provider_journeys.testing`` for a demo.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote
+
+import jwt
+
+from airflow_provider_journeys.validation import payload_violations
+
+TOKEN_PATH = "/token"
+JOURNEYS_PATHS = {"/api/journeys/trigger": "trigger", "/api/journeys/exit": "exit"}
+AIRSHIP_CONTENT_TYPE = "application/vnd.urbanairship+json; version=3"
+REQUIRED_SCOPE = "jny"
+MAX_ASSERTION_LIFETIME_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the emulator received it, with the status it answered."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    scripted: bool
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def form(self) -> dict[str, str]:
+        return {key: values[0] for key, values in parse_qs(self.body.decode()).items()}
+
+
+@dataclass(frozen=True)
+class ScriptedAnswer:
+    """An answer given instead of the normal one, to the next matching call."""
+
+    status: int
+    path: str | None = None
+    body: Any = None
+    retry_after: str | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class _Token:
+    app_key: str
+    scope: frozenset[str]
+    expires_at: float
+
+
+@dataclass
+class _State:
+    requests: list[RecordedRequest] = field(default_factory=list)
+    script: deque[ScriptedAnswer] = field(default_factory=deque)
+    tokens: dict[str, _Token] = field(default_factory=dict)
+    nonces: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class AirshipEmulator:
+    """
+    Airship's token endpoint and Journeys API on ``http://127.0.0.1:<port>``.
+
+    :param app_key: The app key the credentials belong to.
+    :param client_id: The OAuth client id.
+    :param client_secret: The client secret accepted by the client-secret grant.
+    :param public_key: PEM public key (EC P-384) that verifies assertion-grant JWTs; None refuses that grant.
+    :param port: The port to listen on; 0 picks a free one.
+    :param token_lifetime: ``expires_in`` of issued tokens, in seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        app_key: str = "emulator-app-key",
+        client_id: str = "emulator-client-id",
+        client_secret: str = "emulator-client-secret",
+        public_key: str | None = None,
+        port: int = 0,
+        token_lifetime: int = 3600,
+    ) -> None:
+        self.app_key = app_key
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.public_key = public_key
+        self.token_lifetime = token_lifetime
+        self._state = _State()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._server.daemon_threads = True
+        self._server.emulator = self  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"AirshipEmulator(url={self.url!r}, app_key={self.app_key!r}, client_id={self.client_id!r})"
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def oauth_url(self) -> str:
+        return f"{self.url}{TOKEN_PATH}"
+
+    def start(self) -> AirshipEmulator:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="airship-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> AirshipEmulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def connection(self, *, grant: str = "client_secret", private_key: str | None = None) -> dict[str, Any]:
+        """An Airflow connection (JSON form) that points a ``JourneysHook`` at this emulator."""
+        extra: dict[str, Any] = {"client_id": self.client_id, "oauth_url": self.oauth_url}
+        conn: dict[str, Any] = {"conn_type": "airship", "host": self.url, "login": self.app_key, "extra": extra}
+        if grant == "client_secret":
+            conn["password"] = self.client_secret
+        else:
+            extra["private_key"] = private_key
+        return conn
+
+    def connection_uri(self) -> str:
+        """The same connection (client-secret grant) as an ``AIRFLOW_CONN_*`` URI."""
+        return (
+            f"airship://{quote(self.app_key, safe='')}:{quote(self.client_secret, safe='')}@"
+            f"{quote(self.url, safe='')}?client_id={quote(self.client_id, safe='')}"
+            f"&oauth_url={quote(self.oauth_url, safe='')}"
+        )
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, in order."""
+        with self._state.lock:
+            return list(self._state.requests)
+
+    def received(self, path: str) -> list[RecordedRequest]:
+        """The requests received on ``path`` (for example ``/api/journeys/trigger``)."""
+        return [request for request in self.requests if request.path == path]
+
+    def accepted(self, path: str) -> list[Any]:
+        """The JSON bodies of the requests on ``path`` that were answered 200."""
+        return [request.json for request in self.received(path) if request.status == 200]
+
+    def answer_next(
+        self,
+        status: int,
+        *,
+        path: str | None = None,
+        times: int = 1,
+        body: Any = None,
+        retry_after: str | int | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        """Answer the next ``times`` calls on ``path`` (any path when None) with ``status`` instead.
+
+        ``delay`` sleeps before answering (longer than the client's timeout, it makes a read timeout).
+        """
+        answer = ScriptedAnswer(status, path, body, None if retry_after is None else str(retry_after), delay)
+        with self._state.lock:
+            self._state.script.extend([answer] * times)
+
+    def revoke_tokens(self) -> None:
+        """Forget every issued token, as if they had been revoked: the next API call answers 401."""
+        with self._state.lock:
+            self._state.tokens.clear()
+
+    @property
+    def issued_tokens(self) -> list[str]:
+        with self._state.lock:
+            return list(self._state.tokens)
+
+    def _take_scripted(self, path: str) -> ScriptedAnswer | None:
+        with self._state.lock:
+            for answer in self._state.script:
+                if answer.path in (None, path):
+                    self._state.script.remove(answer)
+                    return answer
+        return None
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._state.lock:
+            self._state.requests.append(request)
+
+    def _issue_token(self, form: dict[str, str], authorization: str | None) -> tuple[int, dict[str, Any]]:
+        if form.get("grant_type") != "client_credentials":
+            return 400, {"error": "unsupported_grant_type"}
+        if "assertion" in form:
+            claims = self._verified_assertion(form["assertion"])
+            if claims is None:
+                return 401, {"error": "invalid_client", "error_description": "assertion rejected"}
+            subject, scope = str(claims.get("sub", "")), str(claims.get("scope", REQUIRED_SCOPE))
+        else:
+            if not self._basic_credentials_valid(authorization):
+                return 401, {"error": "invalid_client", "error_description": "bad client id or secret"}
+            subject, scope = form.get("sub", ""), form.get("scope", REQUIRED_SCOPE)
+        if subject != f"app:{self.app_key}":
+            return 400, {"error": "invalid_request", "error_description": "sub must be app:<app key>"}
+        token = secrets.token_urlsafe(32)
+        with self._state.lock:
+            self._state.tokens[token] = _Token(
+                self.app_key, frozenset(scope.split()), time.monotonic() + self.token_lifetime
+            )
+        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime, "scope": scope}
+
+    def _basic_credentials_valid(self, authorization: str | None) -> bool:
+        if not authorization or not authorization.startswith("Basic "):
+            return False
+        try:
+            decoded = base64.b64decode(authorization[len("Basic ") :], validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        client_id, _, secret = decoded.partition(":")
+        return (unquote(client_id), unquote(secret)) == (self.client_id, self.client_secret)
+
+    def _verified_assertion(self, assertion: str) -> dict[str, Any] | None:
+        if self.public_key is None:
+            return None
+        try:
+            if jwt.get_unverified_header(assertion).get("kid") != self.client_id:
+                return None
+            claims: dict[str, Any] = jwt.decode(
+                assertion,
+                self.public_key,
+                algorithms=["ES384"],
+                audience=self.oauth_url,
+                issuer=self.client_id,
+                options={"require": ["aud", "iss", "sub", "iat", "exp", "nonce"]},
+            )
+        except jwt.PyJWTError:
+            return None
+        nonce = str(claims["nonce"])
+        with self._state.lock:
+            fresh_nonce = 1 <= len(nonce) <= 50 and nonce not in self._state.nonces
+            self._state.nonces.add(nonce)
+        if not fresh_nonce or claims["exp"] - claims["iat"] > MAX_ASSERTION_LIFETIME_SECONDS:
+            return None
+        return claims
+
+    def _token_allows_journeys(self, authorization: str | None) -> bool:
+        if not authorization or not authorization.startswith("Bearer "):
+            return False
+        with self._state.lock:
+            token = self._state.tokens.get(authorization[len("Bearer ") :])
+        return token is not None and token.expires_at > time.monotonic() and REQUIRED_SCOPE in token.scope
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so clients can show that they reuse connections
+    server: Any
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests read ``emulator.requests`` instead."""
+
+    def do_POST(self) -> None:
+        emulator: AirshipEmulator = self.server.emulator
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        scripted = emulator._take_scripted(self.path)
+        if scripted is not None:
+            time.sleep(scripted.delay)
+            status, headers, reply = _scripted_reply(scripted)
+        elif self.path == TOKEN_PATH:
+            status, answer = emulator._issue_token(_form(body), self.headers.get("Authorization"))
+            headers, reply = {"Content-Type": "application/json"}, json.dumps(answer).encode()
+        elif self.path in JOURNEYS_PATHS:
+            status, headers, reply = _journeys_reply(emulator, self.path, self.headers, body)
+        else:
+            status, headers, reply = _error_reply(404, "Not found.")
+        emulator._record(
+            RecordedRequest("POST", self.path, dict(self.headers.items()), body, status, scripted is not None)
+        )
+        self._send(status, headers, reply)
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (read timeout) before the answer
+
+
+def _form(body: bytes) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(body.decode(errors="replace")).items()}
+
+
+def _journeys_reply(
+    emulator: AirshipEmulator, path: str, headers: Any, body: bytes
+) -> tuple[int, dict[str, str], bytes]:
+    if not emulator._token_allows_journeys(headers.get("Authorization")):
+        return 401, {"Content-Type": "text/plain"}, b"Unauthorized"
+    if AIRSHIP_CONTENT_TYPE not in headers.get("Accept", ""):
+        return _error_reply(406, "Unsupported Accept header: use application/vnd.urbanairship+json; version=3")
+    if not headers.get("Content-Type", "").startswith("application/json"):
+        return _error_reply(415, "Content-Type must be application/json")
+    try:
+        payload = json.loads(body)
+    except ValueError as err:
+        location = {"line": getattr(err, "lineno", 1), "column": getattr(err, "colno", 1)}
+        return _error_reply(400, "Could not parse request body.", {"error": str(err), "location": location})
+    violations = payload_violations(JOURNEYS_PATHS[path], payload)
+    if violations:
+        json_path, reason = violations[0]
+        # Airship writes paths without the leading "$.", e.g. "audience.segment".
+        details = {"path": json_path.removeprefix("$").removeprefix("."), "error": reason}
+        return _error_reply(400, "Could not parse request body.", details)
+    answer = {"ok": True, "operation_id": str(uuid.uuid4())}
+    return 200, {"Content-Type": AIRSHIP_CONTENT_TYPE}, json.dumps(answer).encode()
+
+
+def _error_reply(status: int, error: str, details: dict[str, Any] | None = None) -> tuple[int, dict[str, str], bytes]:
+    body: dict[str, Any] = {"ok": False, "error": error, "error_code": status * 100, "operation_id": str(uuid.uuid4())}
+    if details:
+        body["details"] = details
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+def _scripted_reply(answer: ScriptedAnswer) -> tuple[int, dict[str, str], bytes]:
+    if answer.body is not None:
+        is_text = isinstance(answer.body, str)
+        headers = {"Content-Type": "text/plain" if is_text else "application/json"}
+        reply = answer.body.encode() if is_text else json.dumps(answer.body).encode()
+    elif answer.status == 401:
+        headers, reply = {"Content-Type": "text/plain"}, b"Unauthorized"
+    else:
+        _, headers, reply = _error_reply(answer.status, HTTPStatus(answer.status).phrase)
+    if answer.retry_after is not None:
+        headers = {**headers, "Retry-After": answer.retry_after}
+    return answer.status, headers, reply
