@@ -16,6 +16,8 @@ from airflow_provider_journeys.exceptions import JourneysAuthError, JourneysUnav
 from airflow_provider_journeys.retry import backoff_seconds
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+
     from airflow_provider_journeys.connection import AirshipSettings
 
 TOKEN_FETCH_ATTEMPTS = 3
@@ -84,9 +86,13 @@ class OAuthTokens:
 
     def _grant_form(self) -> dict[str, str]:
         subject = f"app:{self._settings.app_key}"
-        if self._settings.client_secret:
-            return {"grant_type": "client_credentials", "sub": subject, "scope": self._settings.scope}
-        return {"grant_type": "client_credentials", "assertion": self._assertion(subject)}
+        # The settings carry a private key only when the connection has no client secret.
+        if self._settings.private_key is not None:
+            return {
+                "grant_type": "client_credentials",
+                "assertion": self._assertion(subject, self._settings.private_key),
+            }
+        return {"grant_type": "client_credentials", "sub": subject, "scope": self._settings.scope}
 
     def _basic_auth(self) -> tuple[str, str] | None:
         if not self._settings.client_secret:
@@ -94,7 +100,7 @@ class OAuthTokens:
         # Airship's own tooling URL-encodes both parts, so secrets with ':' or '%' survive Basic auth.
         return quote(self._settings.client_id, safe=""), quote(self._settings.client_secret, safe="")
 
-    def _assertion(self, subject: str) -> str:
+    def _assertion(self, subject: str, key: EllipticCurvePrivateKey) -> str:
         now = int(time.time())
         claims = {
             "aud": self._settings.oauth_url,
@@ -105,7 +111,7 @@ class OAuthTokens:
             "nonce": uuid.uuid4().hex,
             "scope": self._settings.scope,
         }
-        return jwt.encode(claims, self._settings.private_key, algorithm="ES384", headers={"kid": self._settings.client_id})
+        return jwt.encode(claims, key, algorithm="ES384", headers={"kid": self._settings.client_id})
 
     def _read_token(self, response: requests.Response) -> tuple[str, float]:
         try:

@@ -63,7 +63,9 @@ class AirshipSettings:
             timeout=_timeout(conn, extra),
             client_secret=client_secret,
             # The key serves only when there is no secret; an unused key is not parsed.
-            private_key=_private_key(conn, private_key_pem) if private_key_pem and not client_secret else None,
+            private_key=_private_key(conn, private_key_pem)
+            if private_key_pem and not client_secret
+            else None,
         )
 
 
@@ -72,7 +74,7 @@ def _extra(conn: Connection) -> dict[str, Any]:
         return {}
     try:
         extra = json.loads(conn.extra)
-    except ValueError as err:
+    except json.JSONDecodeError as err:
         # The raw extra may hold a private key: name the error's position, never its text.
         raise JourneysConnectionConfigError(
             f"Connection {conn.conn_id!r}: extra is not valid JSON ({err.msg} at position {err.pos})"

@@ -36,7 +36,8 @@ class JourneysApiError(AirflowFailException):
     """Airship answered with a client error (4xx other than 401 and 429); resending cannot help."""
 
     def __init__(self, message: str, *, status_code: int, body: Any) -> None:
-        self.status_code = status_code
+        # Not ``status_code``: AirflowException uses that name for an HTTPStatus of its own.
+        self.airship_status = status_code
         self.body = body
         super().__init__(message)
 

@@ -52,7 +52,9 @@ class RetryBudget:
 
     def next_wait(self, requested: float | None) -> float | None:
         """The wait before the next resend, or None when it would overrun the budget."""
-        wait = max(MIN_WAIT_SECONDS, requested if requested is not None else backoff_seconds(self.resends + 1))
+        wait = max(
+            MIN_WAIT_SECONDS, requested if requested is not None else backoff_seconds(self.resends + 1)
+        )
         if self.elapsed + wait > self.max_seconds:
             return None
         return wait

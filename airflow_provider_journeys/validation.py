@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib.resources import files
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
@@ -55,7 +55,9 @@ def _validate(kind: PayloadKind, payload: Any) -> None:
 
 @cache
 def _validator(kind: PayloadKind) -> Draft202012Validator:
-    schemas = {name: json.loads((files(__package__) / "schemas" / name).read_text()) for name in _SCHEMA_FILES}
+    schemas = {
+        name: json.loads((files(__package__) / "schemas" / name).read_text()) for name in _SCHEMA_FILES
+    }
     base_uri = schemas[f"{kind}.json"]["$id"].rsplit("/", 1)[0]
     registry: Registry[Any] = Registry().with_resources(
         (f"{base_uri}/{name}", Resource.from_contents(schema)) for name, schema in schemas.items()
@@ -88,7 +90,8 @@ def _describe(error: ValidationError) -> tuple[str, str]:
 
 
 def _reason(error: ValidationError) -> str:
-    keyword, rule, value = error.validator, error.validator_value, error.instance
+    # Errors raised by iter_errors always carry these; the stubs allow "unset" for hand-made ones.
+    keyword, rule, value = error.validator, cast(Any, error.validator_value), cast(Any, error.instance)
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     if "x-rule" in schema:
         return _reason_from_rule(error.instance, schema["x-rule"])
@@ -104,11 +107,13 @@ def _reason(error: ValidationError) -> str:
         return f"is empty (at least {rule} item{'s' if rule != 1 else ''})"
     if keyword == "additionalProperties":
         unknown = sorted(set(value) - set(schema.get("properties", {})))
-        return f"unknown key {', '.join(map(repr, unknown))} (allowed keys: {', '.join(schema['properties'])})"
+        return (
+            f"unknown key {', '.join(map(repr, unknown))} (allowed keys: {', '.join(schema['properties'])})"
+        )
     if keyword == "type":
         expected = " or ".join(rule) if isinstance(rule, list) else rule
         return f"{_shown(value)} has type {_json_type(value)}, expected {expected}"
-    return error.message
+    return str(error.message)
 
 
 def _reason_from_rule(value: Any, rule: str) -> str:

@@ -24,7 +24,11 @@ from airflow_provider_journeys.exceptions import (
     JourneysUnavailableError,
 )
 from airflow_provider_journeys.retry import DEFAULT_MAX_RETRY_WAIT_SECONDS, RetryBudget, retry_after_seconds
-from airflow_provider_journeys.validation import encode_payload, validate_exit_payload, validate_trigger_payload
+from airflow_provider_journeys.validation import (
+    encode_payload,
+    validate_exit_payload,
+    validate_trigger_payload,
+)
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +145,10 @@ class JourneysHook(BaseHook):
             self.tokens.get()
         except Exception as err:
             return False, str(err)
-        return True, f"Got an OAuth token for app key {self.settings.app_key!r} from {self.settings.oauth_url}"
+        return (
+            True,
+            f"Got an OAuth token for app key {self.settings.app_key!r} from {self.settings.oauth_url}",
+        )
 
     def _post(self, path: str, payload: dict[str, Any], *, resend_after_sending: bool) -> dict[str, Any]:
         body = encode_payload(payload)
@@ -152,12 +159,16 @@ class JourneysHook(BaseHook):
         while True:
             token = self.tokens.get()
             try:
-                response = self.session.post(url, data=body, headers=self._headers(token), timeout=self.settings.timeout)
+                response = self.session.post(
+                    url, data=body, headers=self._headers(token), timeout=self.settings.timeout
+                )
             except requests.RequestException as err:
                 resend = _resend_after_transport_error(err, resend_after_sending)
             else:
                 if response.status_code == 401 and not refreshed_token:
-                    log.warning("Airship answered 401 to POST %s; fetching a new token and resending once", path)
+                    log.warning(
+                        "Airship answered 401 to POST %s; fetching a new token and resending once", path
+                    )
                     self.tokens.invalidate(token)
                     refreshed_token = True
                     continue
@@ -201,10 +212,14 @@ def _resend_after_transport_error(err: requests.RequestException, resend_after_s
     if isinstance(err, requests.exceptions.SSLError):
         raise JourneysUnavailableError(f"TLS to Airship failed ({reason}); nothing was sent.") from None
     if _never_sent(err):
-        return _Resend(reason, None, JourneysUnavailableError, "Nothing was sent; Airflow may retry the task.")
+        return _Resend(
+            reason, None, JourneysUnavailableError, "Nothing was sent; Airflow may retry the task."
+        )
     if resend_after_sending:
         return _Resend(reason, None, JourneysUnavailableError, _MAYBE_DONE_BUT_SAFE)
-    raise JourneysOutcomeUnknownError(f"POST failed after the request was sent ({reason}). {_MAYBE_ENROLLED}") from None
+    raise JourneysOutcomeUnknownError(
+        f"POST failed after the request was sent ({reason}). {_MAYBE_ENROLLED}"
+    ) from None
 
 
 def _resend_after_status(path: str, response: requests.Response, resend_after_sending: bool) -> _Resend:
@@ -222,14 +237,18 @@ def _resend_after_status(path: str, response: requests.Response, resend_after_se
         consequence = _MAYBE_DONE_BUT_SAFE if path == EXIT_PATH else _MAYBE_ENROLLED
         return _Resend(reason, None, give_up, consequence)
     if status >= 500:
-        raise JourneysOutcomeUnknownError(f"POST {path} failed with {_describe_error(response)}. {_MAYBE_ENROLLED}")
+        raise JourneysOutcomeUnknownError(
+            f"POST {path} failed with {_describe_error(response)}. {_MAYBE_ENROLLED}"
+        )
     if status == 401:
         raise JourneysAuthError(
             f"Airship refused a freshly fetched token for POST {path} ({_describe_error(response)}). Check that the "
             "OAuth client has the 'jny' scope and belongs to the connection's app key."
         )
     raise JourneysApiError(
-        f"Airship rejected POST {path} with {_describe_error(response)}", status_code=status, body=_body(response)
+        f"Airship rejected POST {path} with {_describe_error(response)}",
+        status_code=status,
+        body=_body(response),
     )
 
 
@@ -238,7 +257,9 @@ _MAYBE_ENROLLED = (
     "same users twice; check the Sequence before running the task again, or set retry_server_errors=True "
     "if a double enrollment is harmless."
 )
-_MAYBE_DONE_BUT_SAFE = "The exit may or may not have happened; exiting again is harmless, so Airflow may retry."
+_MAYBE_DONE_BUT_SAFE = (
+    "The exit may or may not have happened; exiting again is harmless, so Airflow may retry."
+)
 
 
 def _body(response: requests.Response) -> Any:
@@ -265,7 +286,9 @@ def _describe_error(response: requests.Response) -> str:
         text += f": {body['error']}"
     details = body.get("details")
     if isinstance(details, dict):
-        text += "".join(f"; details.{key}: {details[key]}" for key in ("path", "error", "location") if key in details)
+        text += "".join(
+            f"; details.{key}: {details[key]}" for key in ("path", "error", "location") if key in details
+        )
     return text
 
 

@@ -6,14 +6,15 @@ hook (and ``requests``) and the validator load inside ``execute``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
 from airflow_provider_journeys.retry import DEFAULT_MAX_RETRY_WAIT_SECONDS
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from airflow.sdk import Context
 
     from airflow_provider_journeys.hooks.journeys import JourneysHook
@@ -47,7 +48,11 @@ class JourneysTriggerOperator(BaseOperator):
         "global_attributes",
         "airship_conn_id",
     )
-    template_fields_renderers = {"audience": "json", "triggering_id": "json", "global_attributes": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "audience": "json",
+        "triggering_id": "json",
+        "global_attributes": "json",
+    }
     ui_color = "#c8e6ff"
 
     def __init__(
@@ -101,7 +106,7 @@ class JourneysExitOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("triggering_id", "entrance_id", "airship_conn_id")
-    template_fields_renderers = {"triggering_id": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"triggering_id": "json"}
     ui_color = "#ffe0c8"
 
     def __init__(
@@ -133,4 +138,3 @@ def _hook(conn_id: str, max_retry_wait: float, retry_server_errors: bool = False
     from airflow_provider_journeys.hooks.journeys import JourneysHook
 
     return JourneysHook(conn_id, retry_server_errors=retry_server_errors, max_retry_wait=max_retry_wait)
-

@@ -6,9 +6,10 @@ Prints the connection to use, then one line for every request it receives.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import sys
 import time
+from pathlib import Path
 
 from airflow_provider_journeys.testing.emulator import TOKEN_PATH, AirshipEmulator, RecordedRequest
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--client-secret", default="emulator-client-secret")
     parser.add_argument("--public-key-file", help="PEM EC P-384 public key accepted for the assertion grant")
     args = parser.parse_args(argv)
-    public_key = open(args.public_key_file).read() if args.public_key_file else None
+    public_key = Path(args.public_key_file).read_text() if args.public_key_file else None
     emulator = AirshipEmulator(
         app_key=args.app_key,
         client_id=args.client_id,
@@ -34,10 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     with emulator:
         print(f"Airship emulator listening on {emulator.url}", flush=True)
         print(f"AIRFLOW_CONN_AIRSHIP_DEFAULT='{json.dumps(emulator.connection())}'", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             _print_requests_forever(emulator)
-        except KeyboardInterrupt:
-            pass
 
 
 def _print_requests_forever(emulator: AirshipEmulator) -> None:
@@ -60,4 +59,4 @@ def _describe(request: RecordedRequest) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

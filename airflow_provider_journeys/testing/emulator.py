@@ -25,10 +25,10 @@ from urllib.parse import parse_qs, quote, unquote
 
 import jwt
 
-from airflow_provider_journeys.validation import payload_violations
+from airflow_provider_journeys.validation import PayloadKind, payload_violations
 
 TOKEN_PATH = "/token"
-JOURNEYS_PATHS = {"/api/journeys/trigger": "trigger", "/api/journeys/exit": "exit"}
+JOURNEYS_PATHS: dict[str, PayloadKind] = {"/api/journeys/trigger": "trigger", "/api/journeys/exit": "exit"}
 AIRSHIP_CONTENT_TYPE = "application/vnd.urbanairship+json; version=3"
 REQUIRED_SCOPE = "jny"
 MAX_ASSERTION_LIFETIME_SECONDS = 600
@@ -127,7 +127,9 @@ class AirshipEmulator:
         return f"{self.url}{TOKEN_PATH}"
 
     def start(self) -> AirshipEmulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="airship-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="airship-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -146,7 +148,12 @@ class AirshipEmulator:
     def connection(self, *, grant: str = "client_secret", private_key: str | None = None) -> dict[str, Any]:
         """An Airflow connection (JSON form) that points a ``JourneysHook`` at this emulator."""
         extra: dict[str, Any] = {"client_id": self.client_id, "oauth_url": self.oauth_url}
-        conn: dict[str, Any] = {"conn_type": "airship", "host": self.url, "login": self.app_key, "extra": extra}
+        conn: dict[str, Any] = {
+            "conn_type": "airship",
+            "host": self.url,
+            "login": self.app_key,
+            "extra": extra,
+        }
         if grant == "client_secret":
             conn["password"] = self.client_secret
         else:
@@ -234,7 +241,12 @@ class AirshipEmulator:
             self._state.tokens[token] = _Token(
                 self.app_key, frozenset(scope.split()), time.monotonic() + self.token_lifetime
             )
-        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime, "scope": scope}
+        return 200, {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": self.token_lifetime,
+            "scope": scope,
+        }
 
     def _basic_credentials_valid(self, authorization: str | None) -> bool:
         if not authorization or not authorization.startswith("Basic "):
@@ -326,7 +338,9 @@ def _journeys_reply(
     if not emulator._token_allows_journeys(headers.get("Authorization")):
         return 401, {"Content-Type": "text/plain"}, b"Unauthorized"
     if AIRSHIP_CONTENT_TYPE not in headers.get("Accept", ""):
-        return _error_reply(406, "Unsupported Accept header: use application/vnd.urbanairship+json; version=3")
+        return _error_reply(
+            406, "Unsupported Accept header: use application/vnd.urbanairship+json; version=3"
+        )
     if not headers.get("Content-Type", "").startswith("application/json"):
         return _error_reply(415, "Content-Type must be application/json")
     try:
@@ -344,8 +358,15 @@ def _journeys_reply(
     return 200, {"Content-Type": AIRSHIP_CONTENT_TYPE}, json.dumps(answer).encode()
 
 
-def _error_reply(status: int, error: str, details: dict[str, Any] | None = None) -> tuple[int, dict[str, str], bytes]:
-    body: dict[str, Any] = {"ok": False, "error": error, "error_code": status * 100, "operation_id": str(uuid.uuid4())}
+def _error_reply(
+    status: int, error: str, details: dict[str, Any] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    body: dict[str, Any] = {
+        "ok": False,
+        "error": error,
+        "error_code": status * 100,
+        "operation_id": str(uuid.uuid4()),
+    }
     if details:
         body["details"] = details
     return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
