@@ -91,7 +91,7 @@ def _describe(error: ValidationError) -> tuple[str, str]:
 
 def _reason(error: ValidationError) -> str:
     # Errors raised by iter_errors always carry these; the stubs allow "unset" for hand-made ones.
-    keyword, rule, value = error.validator, cast(Any, error.validator_value), cast(Any, error.instance)
+    keyword, rule, value = error.validator, cast("Any", error.validator_value), cast("Any", error.instance)
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     if "x-rule" in schema:
         return _reason_from_rule(error.instance, schema["x-rule"])

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -42,8 +44,11 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    # 0 when the emulator closed the connection without answering.
     status: int
     scripted: bool
+    # The client's (host, port): requests sent over one kept-alive connection share it.
+    client: tuple[str, int]
 
     @property
     def json(self) -> Any:
@@ -63,6 +68,7 @@ class ScriptedAnswer:
     body: Any = None
     retry_after: str | None = None
     delay: float = 0.0
+    close_without_answer: bool = False
 
 
 @dataclass
@@ -78,6 +84,7 @@ class _State:
     script: deque[ScriptedAnswer] = field(default_factory=deque)
     tokens: dict[str, _Token] = field(default_factory=dict)
     nonces: set[str] = field(default_factory=set)
+    open_connections: set[socket.socket] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -109,10 +116,9 @@ class AirshipEmulator:
         self.public_key = public_key
         self.token_lifetime = token_lifetime
         self._state = _State()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self._server.daemon_threads = True
-        self._server.emulator = self  # type: ignore[attr-defined]
+        self._server = self._listen(port)
         self._thread: threading.Thread | None = None
+        self._relisten: threading.Timer | None = None
 
     def __repr__(self) -> str:
         return f"AirshipEmulator(url={self.url!r}, app_key={self.app_key!r}, client_id={self.client_id!r})"
@@ -134,10 +140,35 @@ class AirshipEmulator:
         return self
 
     def stop(self) -> None:
+        if self._relisten is not None:
+            self._relisten.cancel()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join()
+        with self._state.lock:
+            for connection in self._state.open_connections:
+                with contextlib.suppress(OSError):  # the client may have closed it already
+                    connection.shutdown(socket.SHUT_RDWR)
+
+    def refuse_connections(self, seconds: float) -> None:
+        """Stop listening for ``seconds`` (open connections are closed): clients get "connection refused"."""
+        port = self._server.server_address[1]
+        self.stop()
+
+        def listen_again() -> None:
+            self._relisten = None
+            self._server = self._listen(port)
+            self.start()
+
+        self._relisten = threading.Timer(seconds, listen_again)
+        self._relisten.start()
+
+    def _listen(self, port: int) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        server.daemon_threads = True
+        server.emulator = self  # type: ignore[attr-defined]
+        return server
 
     def __enter__(self) -> AirshipEmulator:
         return self.start()
@@ -191,12 +222,15 @@ class AirshipEmulator:
         body: Any = None,
         retry_after: str | int | None = None,
         delay: float = 0.0,
+        close_without_answer: bool = False,
     ) -> None:
         """Answer the next ``times`` calls on ``path`` (any path when None) with ``status`` instead.
 
-        ``delay`` sleeps before answering (longer than the client's timeout, it makes a read timeout).
+        ``delay`` sleeps before answering (longer than the client's timeout, it makes a read timeout);
+        ``close_without_answer`` reads the request, then closes the connection without a word.
         """
-        answer = ScriptedAnswer(status, path, body, None if retry_after is None else str(retry_after), delay)
+        retry_after_text = None if retry_after is None else str(retry_after)
+        answer = ScriptedAnswer(status, path, body, retry_after_text, delay, close_without_answer)
         with self._state.lock:
             self._state.script.extend([answer] * times)
 
@@ -297,6 +331,16 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read ``emulator.requests`` instead."""
 
+    def setup(self) -> None:
+        super().setup()
+        with self.server.emulator._state.lock:
+            self.server.emulator._state.open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.emulator._state.lock:
+            self.server.emulator._state.open_connections.discard(self.connection)
+        super().finish()
+
     def do_POST(self) -> None:
         emulator: AirshipEmulator = self.server.emulator
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -304,6 +348,10 @@ class _Handler(BaseHTTPRequestHandler):
         if scripted is not None:
             time.sleep(scripted.delay)
             status, headers, reply = _scripted_reply(scripted)
+            if scripted.close_without_answer:
+                self.close_connection = True
+                emulator._record(self._recorded(body, 0, scripted=True))
+                return
         elif self.path == TOKEN_PATH:
             status, answer = emulator._issue_token(_form(body), self.headers.get("Authorization"))
             headers, reply = {"Content-Type": "application/json"}, json.dumps(answer).encode()
@@ -311,10 +359,14 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, reply = _journeys_reply(emulator, self.path, self.headers, body)
         else:
             status, headers, reply = _error_reply(404, "Not found.")
-        emulator._record(
-            RecordedRequest("POST", self.path, dict(self.headers.items()), body, status, scripted is not None)
-        )
+        emulator._record(self._recorded(body, status, scripted=scripted is not None))
         self._send(status, headers, reply)
+
+    def _recorded(self, body: bytes, status: int, *, scripted: bool) -> RecordedRequest:
+        host, port = self.client_address[:2]
+        return RecordedRequest(
+            "POST", self.path, dict(self.headers.items()), body, status, scripted, (host, port)
+        )
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
         try:

@@ -1,0 +1,305 @@
+"""JourneysHook against the emulator over loopback HTTP: grants, tokens, headers and every kind of answer."""
+
+from __future__ import annotations
+
+import base64
+import time
+from email.utils import formatdate
+from urllib.parse import quote
+
+import jwt
+import pytest
+from airflow.sdk._shared.secrets_masker import redact
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_journeys.exceptions import (
+    JourneysApiError,
+    JourneysAuthError,
+    JourneysOutcomeUnknownError,
+    JourneysRateLimitError,
+    JourneysUnavailableError,
+)
+from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH, JourneysHook
+from airflow_provider_journeys.testing import AirshipEmulator
+
+AUDIENCE = {"segment": "segment-1"}
+
+
+def token_requests(emulator: AirshipEmulator):
+    return emulator.received("/token")
+
+
+def test_client_secret_grant_sends_form_and_url_encoded_basic_auth(set_connection):
+    secret = "s3cr:et%/+"
+    with AirshipEmulator(client_secret=secret) as emulator:
+        set_connection(emulator.connection())
+        JourneysHook().trigger(AUDIENCE, "t")
+        [token_request] = token_requests(emulator)
+    assert token_request.form == {
+        "grant_type": "client_credentials",
+        "sub": f"app:{emulator.app_key}",
+        "scope": "jny",
+    }
+    expected = base64.b64encode(
+        f"{quote(emulator.client_id, safe='')}:{quote(secret, safe='')}".encode()
+    ).decode()
+    assert token_request.headers["Authorization"] == f"Basic {expected}"
+    assert token_request.headers["Accept"] == "application/json"
+
+
+def test_assertion_grant_sends_an_es384_jwt_and_no_basic_auth(
+    emulator, set_connection, private_key_pem, public_key_pem
+):
+    set_connection(emulator.connection(grant="private_key", private_key=private_key_pem))
+    assert JourneysHook().trigger(AUDIENCE, "t")["ok"] is True
+    [token_request] = token_requests(emulator)
+    assert "Authorization" not in token_request.headers
+    assert set(token_request.form) == {"grant_type", "assertion"}
+    assertion = token_request.form["assertion"]
+    assert jwt.get_unverified_header(assertion) == {"alg": "ES384", "kid": emulator.client_id, "typ": "JWT"}
+    claims = jwt.decode(assertion, public_key_pem, algorithms=["ES384"], audience=emulator.oauth_url)
+    assert claims["iss"] == emulator.client_id
+    assert claims["sub"] == f"app:{emulator.app_key}"
+    assert claims["scope"] == "jny"
+    assert 0 < claims["exp"] - claims["iat"] <= 600
+    assert 1 <= len(claims["nonce"]) <= 50
+
+
+def test_assertion_nonce_is_fresh_for_every_token(emulator, set_connection, private_key_pem):
+    set_connection(emulator.connection(grant="private_key", private_key=private_key_pem))
+    JourneysHook().trigger(AUDIENCE, "t")
+    JourneysHook().trigger(AUDIENCE, "t")
+    nonces = [
+        jwt.decode(r.form["assertion"], options={"verify_signature": False})["nonce"]
+        for r in token_requests(emulator)
+    ]
+    assert len(nonces) == 2 and nonces[0] != nonces[1]
+
+
+def test_token_is_fetched_once_and_reused_by_the_hook(airship):
+    hook = JourneysHook()
+    hook.trigger(AUDIENCE, "t")
+    hook.exit("t")
+    hook.trigger(AUDIENCE, "t", entrance_id="e")
+    assert len(token_requests(airship)) == 1
+    bearer_tokens = {r.headers["Authorization"] for r in airship.requests if r.path != "/token"}
+    assert bearer_tokens == {f"Bearer {airship.issued_tokens[0]}"}
+
+
+def test_token_is_refreshed_shortly_before_it_expires(set_connection):
+    with AirshipEmulator(token_lifetime=2) as emulator:
+        set_connection(emulator.connection())
+        hook = JourneysHook()
+        hook.trigger(AUDIENCE, "t")
+        hook.trigger(AUDIENCE, "t")
+        assert len(token_requests(emulator)) == 1
+        time.sleep(1.9)  # within the refresh margin (a tenth of the lifetime), before actual expiry
+        hook.trigger(AUDIENCE, "t")
+        assert len(token_requests(emulator)) == 2
+        assert all(r.status == 200 for r in emulator.requests)
+
+
+def test_access_token_is_registered_with_airflows_secret_masker(airship):
+    JourneysHook().trigger(AUDIENCE, "t")
+    [token] = airship.issued_tokens
+    assert redact(f"token is {token}") == "token is ***"
+
+
+def test_every_api_request_sends_airships_headers(airship):
+    JourneysHook().trigger(AUDIENCE, "t")
+    JourneysHook().exit("t")
+    for request in airship.received(TRIGGER_PATH) + airship.received(EXIT_PATH):
+        assert request.headers["Accept"] == "application/vnd.urbanairship+json; version=3"
+        assert request.headers["Content-Type"] == "application/json"
+        assert request.headers["X-UA-Appkey"] == airship.app_key
+        assert request.headers["Authorization"].startswith("Bearer ")
+
+
+def test_one_hook_reuses_one_connection_for_token_and_calls(airship):
+    hook = JourneysHook()
+    for _ in range(3):
+        hook.trigger(AUDIENCE, "t")
+    assert len({request.client for request in airship.requests}) == 1
+
+
+def test_body_is_sent_exactly_as_given_without_none_arguments(airship):
+    audience = {"and": [{"tag": "vip", "group": "loyalty"}, {"not": {"named_user": ["u1", "u2"]}}]}
+    attributes = {"product": {"name": "widget", "discount": None}, "tags": ["a", None]}
+    JourneysHook().trigger(audience, ["t1", "t2"], global_attributes=attributes)
+    JourneysHook().exit("t1")
+    assert airship.accepted(TRIGGER_PATH) == [
+        {"audience": audience, "triggering_id": ["t1", "t2"], "global_attributes": attributes}
+    ]
+    assert airship.accepted(EXIT_PATH) == [{"triggering_id": "t1"}]
+
+
+def test_401_fetches_a_new_token_once_and_resends(airship):
+    hook = JourneysHook()
+    hook.trigger(AUDIENCE, "t")
+    airship.revoke_tokens()
+    assert hook.trigger(AUDIENCE, "t")["ok"] is True
+    assert [r.status for r in airship.received(TRIGGER_PATH)] == [200, 401, 200]
+    assert len(token_requests(airship)) == 2
+
+
+def test_second_401_fails_clearly_without_looping(airship):
+    airship.answer_next(401, path=TRIGGER_PATH, times=5)
+    with pytest.raises(JourneysAuthError, match=r"refused a freshly fetched token.*'jny' scope"):
+        JourneysHook().trigger(AUDIENCE, "t")
+    assert len(airship.received(TRIGGER_PATH)) == 2
+    assert len(token_requests(airship)) == 2
+
+
+@pytest.mark.parametrize("retry_after", ["1", "date"])
+def test_429_waits_for_retry_after_then_resends(airship, retry_after):
+    header = formatdate(time.time() + 2, usegmt=True) if retry_after == "date" else retry_after
+    airship.answer_next(429, path=EXIT_PATH, retry_after=header)
+    started = time.monotonic()
+    assert JourneysHook().exit("t")["ok"] is True
+    assert time.monotonic() - started >= 0.9
+    assert [r.status for r in airship.received(EXIT_PATH)] == [429, 200]
+
+
+def test_429_without_retry_after_backs_off_then_resends(airship):
+    airship.answer_next(429, path=TRIGGER_PATH)
+    started = time.monotonic()
+    assert JourneysHook().trigger(AUDIENCE, "t")["ok"] is True
+    assert time.monotonic() - started >= 0.5  # the first backoff step is 0.5-1 s
+    assert [r.status for r in airship.received(TRIGGER_PATH)] == [429, 200]
+
+
+def test_429_for_longer_than_max_retry_wait_fails_saying_it_was_rate_limited(airship):
+    airship.answer_next(429, path=TRIGGER_PATH, retry_after=1, times=10)
+    with pytest.raises(JourneysRateLimitError, match=r"rate limited.*Gave up after \d+\.\d s and 1 resend"):
+        JourneysHook(max_retry_wait=1.5).trigger(AUDIENCE, "t")
+    assert len(airship.received(TRIGGER_PATH)) == 2
+    assert not issubclass(JourneysRateLimitError, AirflowFailException)  # nothing was enrolled: retry is safe
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 406, 409, 422])
+def test_client_errors_fail_at_once_with_airships_error_details(airship, status):
+    body = {
+        "ok": False,
+        "error": "Could not parse request body.",
+        "error_code": status * 100,
+        "details": {
+            "path": "audience.segment",
+            "error": "bad segment",
+            "location": {"line": 1, "column": 18},
+        },
+    }
+    airship.answer_next(status, path=TRIGGER_PATH, body=body)
+    with pytest.raises(JourneysApiError) as raised:
+        JourneysHook().trigger(AUDIENCE, "t")
+    message = str(raised.value)
+    for part in (
+        f"HTTP {status}",
+        f"error_code {status * 100}",
+        "Could not parse request body.",
+        "details.path: audience.segment",
+        "details.error: bad segment",
+        "'column': 18",
+    ):
+        assert part in message
+    assert isinstance(raised.value, AirflowFailException)
+    assert raised.value.airship_status == status
+    assert len(airship.received(TRIGGER_PATH)) == 1
+
+
+def test_client_error_with_a_text_body_is_reported_as_text(airship):
+    airship.answer_next(403, path=EXIT_PATH, body="Forbidden: Journeys is not in your plan")
+    with pytest.raises(JourneysApiError, match="HTTP 403: Forbidden: Journeys is not in your plan"):
+        JourneysHook().exit("t")
+
+
+def test_trigger_is_not_resent_after_5xx_and_says_the_enrollment_may_have_happened(airship):
+    airship.answer_next(503, path=TRIGGER_PATH)
+    with pytest.raises(JourneysOutcomeUnknownError, match="may or may not have happened") as raised:
+        JourneysHook().trigger(AUDIENCE, "t")
+    assert isinstance(raised.value, AirflowFailException)
+    assert len(airship.received(TRIGGER_PATH)) == 1
+
+
+def test_trigger_is_resent_after_5xx_when_retry_server_errors_is_on(airship):
+    airship.answer_next(502, path=TRIGGER_PATH)
+    assert JourneysHook(retry_server_errors=True).trigger(AUDIENCE, "t")["ok"] is True
+    assert [r.status for r in airship.received(TRIGGER_PATH)] == [502, 200]
+
+
+def test_exit_is_resent_after_5xx_with_backoff(airship):
+    airship.answer_next(500, path=EXIT_PATH, times=2)
+    assert JourneysHook().exit("t", entrance_id="e")["ok"] is True
+    assert [r.status for r in airship.received(EXIT_PATH)] == [500, 500, 200]
+
+
+def test_exit_that_keeps_failing_with_5xx_gives_up_within_max_retry_wait(airship):
+    airship.answer_next(503, path=EXIT_PATH, times=20)
+    started = time.monotonic()
+    with pytest.raises(JourneysUnavailableError, match="exiting again is harmless"):
+        JourneysHook(max_retry_wait=2).exit("t")
+    assert time.monotonic() - started < 3
+
+
+def test_lost_answer_fails_a_trigger_but_resends_an_exit(airship):
+    airship.answer_next(200, path=TRIGGER_PATH, close_without_answer=True)
+    with pytest.raises(JourneysOutcomeUnknownError, match="after the request was sent"):
+        JourneysHook().trigger(AUDIENCE, "t")
+    airship.answer_next(200, path=EXIT_PATH, close_without_answer=True)
+    assert JourneysHook().exit("t")["ok"] is True
+    assert [r.status for r in airship.received(TRIGGER_PATH)] == [0]
+    assert [r.status for r in airship.received(EXIT_PATH)] == [0, 200]
+
+
+def test_read_timeout_fails_a_trigger_but_resends_an_exit(emulator, set_connection):
+    connection = emulator.connection()
+    connection["extra"]["timeout"] = 0.5
+    set_connection(connection)
+    emulator.answer_next(503, path=TRIGGER_PATH, delay=1.0)
+    with pytest.raises(JourneysOutcomeUnknownError, match="ReadTimeout"):
+        JourneysHook().trigger(AUDIENCE, "t")
+    emulator.answer_next(503, path=EXIT_PATH, delay=1.0)
+    assert JourneysHook().exit("t")["ok"] is True
+
+
+def test_trigger_is_resent_when_the_connection_was_refused(airship):
+    hook = JourneysHook()
+    hook.trigger(AUDIENCE, "t")  # the token is cached; the next call needs only the API
+    airship.refuse_connections(1.0)
+    assert hook.trigger(AUDIENCE, "t2")["ok"] is True
+    assert [body["triggering_id"] for body in airship.accepted(TRIGGER_PATH)] == ["t", "t2"]
+
+
+def test_unreachable_airship_fails_saying_nothing_was_sent(set_connection, emulator):
+    connection = emulator.connection()
+    emulator.stop()
+    set_connection(connection)
+    with pytest.raises(JourneysUnavailableError, match="Nothing was sent"):
+        JourneysHook().exit("t")
+
+
+def test_test_connection_fetches_a_token_and_calls_no_journeys_endpoint(airship):
+    ok, message = JourneysHook().test_connection()
+    assert ok is True and airship.app_key in message
+    assert [r.path for r in airship.requests] == ["/token"]
+
+
+def test_test_connection_reports_wrong_credentials(emulator, set_connection):
+    connection = emulator.connection()
+    connection["password"] = "wrong-secret"
+    set_connection(connection)
+    ok, message = JourneysHook().test_connection()
+    assert ok is False
+    assert "refused the credentials" in message and "wrong-secret" not in message
+    assert len(token_requests(emulator)) == 1  # a 401 from the token endpoint is never retried
+
+
+def test_hook_does_not_read_the_connection_when_built():
+    hook = JourneysHook(airship_conn_id="does_not_exist")
+    assert "settings" not in vars(hook)
+    assert repr(hook) == "JourneysHook(airship_conn_id='does_not_exist')"
+
+
+def test_base_url_and_oauth_url_show_the_endpoints_in_effect(airship):
+    hook = JourneysHook()
+    assert hook.base_url == airship.url
+    assert hook.oauth_url == airship.oauth_url
