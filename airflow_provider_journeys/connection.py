@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives.asymmetric.ec import SECP384R1, EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from airflow_provider_journeys.exceptions import JourneysConnectionConfigError
 
@@ -52,7 +54,7 @@ class AirshipSettings:
             raise _missing(conn, "extra 'client_id' (OAuth client ID)")
         if not client_secret and not private_key_pem:
             raise _missing(conn, "password (OAuth client secret) or extra 'private_key' (assertion grant)")
-        base_url = _join_host_port(conn.host, conn.port) if conn.host else API_BASE_URLS[region]
+        base_url = _join_host_port(conn, conn.host, conn.port) if conn.host else API_BASE_URLS[region]
         oauth_url = _text(extra, "oauth_url") or OAUTH_TOKEN_URLS[region]
         return cls(
             app_key=conn.login,
@@ -104,8 +106,8 @@ def _region(conn: Connection, extra: dict[str, Any]) -> str:
 def _timeout(conn: Connection, extra: dict[str, Any]) -> float:
     raw = extra.get("timeout", DEFAULT_TIMEOUT_SECONDS)
     try:
-        # URI-form connections deliver every extra as a string.
-        timeout = float(raw)
+        # URI-form connections deliver every extra as a string; a JSON true is not a number of seconds.
+        timeout = float("nan") if isinstance(raw, bool) else float(raw)
     except (TypeError, ValueError):
         timeout = float("nan")
     if not timeout > 0 or timeout == float("inf"):
@@ -128,21 +130,32 @@ def _private_key(conn: Connection, pem: str) -> EllipticCurvePrivateKey:
     return key
 
 
-def _join_host_port(host: str, port: int | None) -> str:
+def _join_host_port(conn: Connection, host: str, port: int | None) -> str:
     """URI-form connections split ``http://127.0.0.1:8080`` into host and port; put them back together."""
     url = host if "://" in host else f"https://{host}"
     if not port:
         return url
     parts = urlsplit(url)
+    if parts.port == port:
+        return url
+    if parts.port is not None:
+        raise JourneysConnectionConfigError(
+            f"Connection {conn.conn_id!r}: host {host!r} has port {parts.port} but the port field says {port}"
+        )
     return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
 
 
 def _require_secure_url(conn: Connection, field_name: str, url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return url
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
-        return url
+    # Parsed as requests will parse it when sending (urllib3), so that a URL such as
+    # "http://example.com\\@127.0.0.1" cannot look like loopback here and go elsewhere there.
+    try:
+        parts = parse_url(url)
+    except LocationParseError:
+        parts = None
+    if parts is not None and parts.host and not parts.auth:
+        host = parts.host.strip("[]")
+        if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host)):
+            return url
     raise JourneysConnectionConfigError(
         f"Connection {conn.conn_id!r}: {field_name} is {url!r}; https is required "
         "(plain http is accepted only for loopback hosts such as 127.0.0.1 and localhost)"

@@ -35,11 +35,14 @@ def validate_exit_payload(payload: Any) -> None:
 
 def payload_violations(kind: PayloadKind, payload: Any) -> list[tuple[str, str]]:
     """Every ``(json_path, reason)`` for which ``payload`` is not a valid ``kind`` body."""
-    not_json = list(_non_json_values(payload, "$"))
-    if not_json:
-        # The schema can only judge JSON values; report these first, as the schema would misdescribe them.
-        return not_json
-    return [_describe(error) for error in _validator(kind).iter_errors(payload)]
+    not_json = list(_non_json_values(payload, "$", ()))
+    # A value that is not JSON is reported once, as such, not again by the schema rule it also breaks.
+    reported = {path for path, _ in not_json}
+    try:
+        schema_violations = [_describe(error) for error in _validator(kind).iter_errors(payload)]
+    except RecursionError:  # a circular value, already reported, where the schema descends
+        schema_violations = []
+    return not_json + [(path, reason) for path, reason in schema_violations if path not in reported]
 
 
 def encode_payload(payload: Any) -> bytes:
@@ -65,17 +68,20 @@ def _validator(kind: PayloadKind) -> Draft202012Validator:
     return Draft202012Validator(schemas[f"{kind}.json"], registry=registry)
 
 
-def _non_json_values(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """Values that ``json`` would reject or silently change (NaN, sets, bytes, datetimes, non-string keys)."""
-    if isinstance(value, Mapping):
+def _non_json_values(value: Any, path: str, parents: tuple[int, ...]) -> Iterator[tuple[str, str]]:
+    """Values that ``json`` would reject or silently change: NaN, sets, tuples, bytes, datetimes, other
+    mappings, non-string keys, and containers that hold themselves (``parents`` are their ids)."""
+    if isinstance(value, dict | list) and id(value) in parents:
+        yield path, "refers back to a container it is inside (a circular reference)"
+    elif isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 yield path, f"key {key!r} has type {type(key).__name__}; JSON object keys must be strings"
             else:
-                yield from _non_json_values(item, _child_path(path, key))
+                yield from _non_json_values(item, _child_path(path, key), (*parents, id(value)))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _non_json_values(item, f"{path}[{index}]")
+            yield from _non_json_values(item, f"{path}[{index}]", (*parents, id(value)))
     elif isinstance(value, float) and not math.isfinite(value):
         yield path, f"{value!r} is not a JSON number"
     elif not isinstance(value, str | int | float | bool | type(None)):
@@ -105,6 +111,8 @@ def _reason(error: ValidationError) -> str:
         return f"has {len(value)} items (at most {rule})"
     if keyword == "minItems":
         return f"is empty (at least {rule} item{'s' if rule != 1 else ''})"
+    if keyword == "minProperties":
+        return f"is empty (at least {rule} key{'s' if rule != 1 else ''})"
     if keyword == "additionalProperties":
         unknown = sorted(set(value) - set(schema.get("properties", {})))
         return (

@@ -34,6 +34,8 @@ JOURNEYS_PATHS: dict[str, PayloadKind] = {"/api/journeys/trigger": "trigger", "/
 AIRSHIP_CONTENT_TYPE = "application/vnd.urbanairship+json; version=3"
 REQUIRED_SCOPE = "jny"
 MAX_ASSERTION_LIFETIME_SECONDS = 600
+# How often the server checks for shutdown; small, so that stopping an emulator in a test is quick.
+POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ class AirshipEmulator:
 
     def start(self) -> AirshipEmulator:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="airship-emulator", daemon=True
+            target=self._server.serve_forever, args=(POLL_SECONDS,), name="airship-emulator", daemon=True
         )
         self._thread.start()
         return self

@@ -1,0 +1,30 @@
+"""Every day, enroll a segment into a Sequence as a new, separately exitable entrance.
+
+``entrance_id`` is templated from the logical date, so each day's enrollment is its own instance of
+the Sequence and can be exited later (see ``example_journeys_exit_after_days``) without touching others.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_journeys.operators.journeys import JourneysTriggerOperator
+
+# The API Entrance trigger id shown in the Sequence's trigger settings in the Airship dashboard.
+WELCOME_SEQUENCE_TRIGGER = "1fd202ca-9deb-4372-b052-dff0516f9518"
+
+with DAG(
+    dag_id="example_journeys_daily_enroll",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    catchup=False,
+    tags=["example", "airship"],
+):
+    JourneysTriggerOperator(
+        task_id="enroll_new_signups",
+        audience={"segment": "new-signups-last-24h"},
+        triggering_id=WELCOME_SEQUENCE_TRIGGER,
+        entrance_id="daily-{{ ds_nodash }}",
+        global_attributes={"campaign_date": "{{ ds }}", "offer": {"code": "WELCOME-{{ ds_nodash }}"}},
+    )

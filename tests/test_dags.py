@@ -1,0 +1,108 @@
+"""Every example DAG, and DAGs for the harder rendering cases, run through real Airflow against the emulator.
+
+Each runs ``airflow dags test`` in a subprocess on a migrated SQLite metadata DB, as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH
+from airflow_provider_journeys.testing import AirshipEmulator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_DAGS = REPO_ROOT / "example_dags"
+TEST_DAGS = Path(__file__).resolve().parent / "dags"
+LOGICAL_DATE = "2026-11-27"
+WELCOME_TRIGGER = "1fd202ca-9deb-4372-b052-dff0516f9518"
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """Migrate the SQLite metadata DB of the test session's AIRFLOW_HOME once."""
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+
+
+def airflow_dags_test(
+    dag_id: str, dags_folder: Path, emulator: AirshipEmulator
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW_CONN_AIRSHIP_DEFAULT": json.dumps(emulator.connection()),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "airflow", "dags", "test", dag_id, LOGICAL_DATE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def assert_succeeded(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, (
+        f"airflow dags test failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_daily_enroll_dag_enrolls_the_segment_with_an_entrance_id_from_the_logical_date(emulator):
+    assert_succeeded(airflow_dags_test("example_journeys_daily_enroll", EXAMPLE_DAGS, emulator))
+    assert emulator.accepted(TRIGGER_PATH) == [
+        {
+            "audience": {"segment": "new-signups-last-24h"},
+            "triggering_id": WELCOME_TRIGGER,
+            "entrance_id": "daily-20261127",
+            "global_attributes": {"campaign_date": "2026-11-27", "offer": {"code": "WELCOME-20261127"}},
+        }
+    ]
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_exit_dag_exits_the_entrance_from_seven_days_earlier(emulator):
+    assert_succeeded(airflow_dags_test("example_journeys_exit_after_days", EXAMPLE_DAGS, emulator))
+    assert emulator.accepted(EXIT_PATH) == [
+        {"triggering_id": WELCOME_TRIGGER, "entrance_id": "daily-20261120"}
+    ]
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_fan_out_dag_maps_one_trigger_per_segment(emulator):
+    assert_succeeded(airflow_dags_test("example_journeys_fan_out", EXAMPLE_DAGS, emulator))
+    bodies = emulator.accepted(TRIGGER_PATH)
+    assert sorted(body["audience"]["segment"] for body in bodies) == [
+        "lapsed-30-days",
+        "lapsed-60-days",
+        "lapsed-90-days",
+    ]
+    assert {body["entrance_id"] for body in bodies} == {"winback-20261127"}
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_native_rendering_sends_xcom_values_as_json_and_returns_the_response_as_xcom(emulator):
+    assert_succeeded(airflow_dags_test("test_journeys_native_rendering", TEST_DAGS, emulator))
+    assert emulator.accepted(TRIGGER_PATH) == [
+        {
+            "audience": {"named_user": ["user-1", "user-2"]},
+            "triggering_id": ["trigger-a", "trigger-b"],
+            "entrance_id": "native-20261127",
+            "global_attributes": {"batch_size": 5, "note": None},
+        }
+    ]
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_bad_rendered_payload_fails_the_task_once_and_sends_nothing(emulator):
+    result = airflow_dags_test("test_journeys_bad_payload", TEST_DAGS, emulator)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "JourneysPayloadError" in output
+    assert "$.entrance_id: 'xxxxxxxx" in output and "is too long (at most 64 characters)" in output
+    assert emulator.requests == []

@@ -1,0 +1,312 @@
+"""Payload validation: every rule accepted at its edge and rejected just past it, directly and via the hook."""
+
+from __future__ import annotations
+
+import datetime
+import math
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_journeys.exceptions import JourneysPayloadError
+from airflow_provider_journeys.hooks.journeys import JourneysHook
+from airflow_provider_journeys.validation import (
+    payload_violations,
+    validate_exit_payload,
+    validate_trigger_payload,
+)
+
+TRIGGER_PATH = "/api/journeys/trigger"
+VALIDATORS = {"trigger": validate_trigger_payload, "exit": validate_exit_payload}
+MINIMAL = {"trigger": {"audience": {"tag": "vip"}, "triggering_id": "seq"}, "exit": {"triggering_id": "seq"}}
+ATOMIC_ID_SELECTORS = [
+    "tag",
+    "segment",
+    "named_user",
+    "channel",
+    "ios_channel",
+    "android_channel",
+    "amazon_channel",
+    "open_channel",
+]
+ONE_SELECTOR = "an audience object holds exactly one selector"
+SMS_ID = {"sender": "12345", "msisdn": "15035556789"}
+
+
+def body(kind, **fields):
+    """The minimal valid ``kind`` body with ``fields`` set on it."""
+    return {**MINIMAL[kind], **fields}
+
+
+def without(kind, key):
+    return {name: value for name, value in MINIMAL[kind].items() if name != key}
+
+
+def audience(selector):
+    return body("trigger", audience=selector)
+
+
+def violations_of(kind, payload):
+    with pytest.raises(JourneysPayloadError) as raised:
+        VALIDATORS[kind](payload)
+    return raised.value.violations
+
+
+def assert_single_violation(kind, payload, path, reason_part):
+    violations = violations_of(kind, payload)
+    assert len(violations) == 1, violations
+    [(found_path, reason)] = violations
+    assert found_path == path
+    assert reason_part in reason
+
+
+def assert_accepted(kind, payload):
+    VALIDATORS[kind](payload)
+    assert payload_violations(kind, payload) == []
+
+
+# --- triggering_id and entrance_id: the same rules on trigger and exit -------------------------------
+
+both_kinds = pytest.mark.parametrize("kind", ["trigger", "exit"])
+
+
+@both_kinds
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"triggering_id": "t"}, id="triggering_id-1-char"),
+        pytest.param({"triggering_id": "t" * 256}, id="triggering_id-256-chars"),
+        pytest.param({"triggering_id": ["t"]}, id="triggering_id-array-of-1"),
+        pytest.param({"triggering_id": ["t" * 256] * 10}, id="triggering_id-array-of-10-256-char-ids"),
+        pytest.param({"entrance_id": "e"}, id="entrance_id-1-char"),
+        pytest.param({"entrance_id": "e" * 64}, id="entrance_id-64-chars"),
+    ],
+)
+def test_id_fields_at_their_limits_are_accepted(kind, fields):
+    assert_accepted(kind, body(kind, **fields))
+
+
+@both_kinds
+@pytest.mark.parametrize(
+    ("fields", "path", "reason_part"),
+    [
+        pytest.param({"triggering_id": ""}, "$.triggering_id", "too short (at least 1 character)", id="triggering_id-empty"),
+        pytest.param({"triggering_id": "t" * 257}, "$.triggering_id", "too long (at most 256 characters)", id="triggering_id-257-chars"),
+        pytest.param({"triggering_id": []}, "$.triggering_id", "is empty (at least 1 item)", id="triggering_id-empty-array"),
+        pytest.param({"triggering_id": ["t"] * 11}, "$.triggering_id", "has 11 items (at most 10)", id="triggering_id-array-of-11"),
+        pytest.param({"triggering_id": ["t", "t" * 257]}, "$.triggering_id[1]", "too long (at most 256", id="triggering_id-item-257-chars"),
+        pytest.param({"triggering_id": ["t", ""]}, "$.triggering_id[1]", "too short", id="triggering_id-item-empty"),
+        pytest.param({"triggering_id": 7}, "$.triggering_id", "has type integer, expected string or array", id="triggering_id-not-string"),
+        pytest.param({"entrance_id": ""}, "$.entrance_id", "too short (at least 1 character)", id="entrance_id-empty"),
+        pytest.param({"entrance_id": "e" * 65}, "$.entrance_id", "too long (at most 64 characters)", id="entrance_id-65-chars"),
+        pytest.param({"entrance_id": ["e"]}, "$.entrance_id", "expected string", id="entrance_id-array"),
+        pytest.param({"unknown": 1}, "$", "unknown key 'unknown'", id="unknown-top-level-key"),
+    ],
+)  # fmt: skip
+def test_id_fields_past_their_limits_are_rejected_with_their_path(kind, fields, path, reason_part):
+    assert_single_violation(kind, body(kind, **fields), path, reason_part)
+
+
+@both_kinds
+def test_missing_triggering_id_is_rejected(kind):
+    assert_single_violation(
+        kind, without(kind, "triggering_id"), "$", "'triggering_id' is a required property"
+    )
+
+
+def test_entrance_id_of_65_characters_is_rejected_with_its_path_in_the_message():
+    with pytest.raises(
+        JourneysPayloadError, match=r"\$\.entrance_id: 'e+…' is too long \(at most 64 characters\)"
+    ):
+        validate_trigger_payload(body("trigger", entrance_id="e" * 65))
+
+
+# --- trigger-only and exit-only fields ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "global_attributes",
+    [
+        pytest.param({}, id="empty"),
+        pytest.param({"first_name": "Ada", "my_ua_key": 1}, id="ua_-not-at-the-start"),
+        pytest.param({"a": {"ua_x": 1}, "list": [{"ua_y": 2}]}, id="nested-ua_-keys"),
+        pytest.param({"a": None, "b": {"c": None}, "d": [None]}, id="nulls"),
+    ],
+)
+def test_global_attributes_edges_are_accepted(global_attributes):
+    assert_accepted("trigger", body("trigger", global_attributes=global_attributes))
+
+
+@pytest.mark.parametrize(
+    ("payload", "path", "reason_part"),
+    [
+        pytest.param(without("trigger", "audience"), "$", "'audience' is a required property", id="audience-missing"),
+        pytest.param(without("trigger", "triggering_id"), "$", "'triggering_id' is a required property", id="triggering_id-missing"),
+        pytest.param(body("trigger", global_attributes={"ua_x": 1}), "$.global_attributes", "key 'ua_x': top-level keys must not start with the reserved prefix 'ua_'", id="global_attributes-top-level-ua_-key"),
+        pytest.param(body("trigger", global_attributes=["a"]), "$.global_attributes", "has type array, expected object", id="global_attributes-not-object"),
+        pytest.param(body("trigger", extra=1), "$", "unknown key 'extra' (allowed keys: audience, triggering_id, entrance_id, global_attributes)", id="unknown-key"),
+    ],
+)  # fmt: skip
+def test_trigger_body_rule_breaks_are_rejected_with_their_path(payload, path, reason_part):
+    assert_single_violation("trigger", payload, path, reason_part)
+
+
+@pytest.mark.parametrize("key", ["audience", "global_attributes"])
+def test_trigger_only_keys_are_rejected_on_exit(key):
+    payload = body("exit", **{key: {"tag": "vip"}})
+    assert_single_violation(
+        "exit", payload, "$", f"unknown key '{key}' (allowed keys: triggering_id, entrance_id)"
+    )
+
+
+# --- audience selectors -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("selector", ATOMIC_ID_SELECTORS)
+@pytest.mark.parametrize(
+    "ids", [pytest.param("id", id="string"), pytest.param(["id"] * 1000, id="array-of-1000")]
+)
+def test_id_selector_with_a_string_or_up_to_1000_ids_is_accepted(selector, ids):
+    assert_accepted("trigger", audience({selector: ids}))
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        pytest.param({"tag": "vip", "group": "loyalty"}, id="tag-with-group"),
+        pytest.param({"static_list": "list"}, id="static_list"),
+        pytest.param({"subscription_list": "news"}, id="subscription_list"),
+        pytest.param({"sms_id": SMS_ID}, id="sms_id"),
+        pytest.param({"and": [{"tag": "a"}]}, id="and-of-1"),
+        pytest.param({"or": [{"named_user": f"u{i}"} for i in range(1000)]}, id="or-of-1000"),
+        pytest.param({"not": {"segment": "s"}}, id="not-single-selector"),
+        pytest.param(
+            {"and": [{"or": [{"not": {"tag": "a", "group": "g"}}, {"sms_id": SMS_ID}]}]}, id="nested"
+        ),
+    ],
+)
+def test_valid_selectors_are_accepted(selector):
+    assert_accepted("trigger", audience(selector))
+
+
+@pytest.mark.parametrize(
+    ("selector", "path", "reason_part"),
+    [
+        pytest.param("all", "$.audience", "'all' has type string, expected object", id="string-audience"),
+        pytest.param({}, "$.audience", "is empty (at least 1 key)", id="empty-object"),
+        pytest.param({"segmnet": "a"}, "$.audience", "unknown key 'segmnet' (allowed keys: tag, group, segment, named_user", id="typo-segmnet-lists-allowed-keys"),
+        pytest.param({"segment": "a", "named_user": "b"}, "$.audience", f"has keys 'segment', 'named_user': {ONE_SELECTOR}", id="two-selectors"),
+        pytest.param({"tag": "a", "segment": "b"}, "$.audience", f"has keys 'tag', 'segment': {ONE_SELECTOR}", id="tag-and-segment"),
+        pytest.param({"tag": "a", "group": "g", "segment": "b"}, "$.audience", ONE_SELECTOR, id="tag-group-and-another"),
+        pytest.param({"group": "g"}, "$.audience", "'tag' is a dependency of 'group'", id="group-without-tag"),
+        pytest.param({"tag": "a", "group": ["g"]}, "$.audience.group", "expected string", id="group-not-string"),
+        pytest.param({"tag": []}, "$.audience.tag", "is empty (at least 1 item)", id="ids-empty-array"),
+        pytest.param({"channel": ["c"] * 1001}, "$.audience.channel", "has 1001 items (at most 1000)", id="ids-array-of-1001"),
+        pytest.param({"named_user": ["u", 5]}, "$.audience.named_user[1]", "expected string", id="ids-item-not-string"),
+        pytest.param({"static_list": ["l"]}, "$.audience.static_list", "expected string", id="static_list-array"),
+        pytest.param({"subscription_list": ["l"]}, "$.audience.subscription_list", "expected string", id="subscription_list-array"),
+        pytest.param({"sms_id": {"sender": "1"}}, "$.audience.sms_id", "'msisdn' is a required property", id="sms_id-without-msisdn"),
+        pytest.param({"sms_id": {"msisdn": "1"}}, "$.audience.sms_id", "'sender' is a required property", id="sms_id-without-sender"),
+        pytest.param({"sms_id": {**SMS_ID, "carrier": "x"}}, "$.audience.sms_id", "unknown key 'carrier' (allowed keys: sender, msisdn)", id="sms_id-extra-key"),
+        pytest.param({"sms_id": {**SMS_ID, "msisdn": 1}}, "$.audience.sms_id.msisdn", "expected string", id="sms_id-msisdn-not-string"),
+        pytest.param({"and": []}, "$.audience.and", "is empty (at least 1 item)", id="and-empty"),
+        pytest.param({"or": [{"tag": "a"}] * 1001}, "$.audience.or", "has 1001 items (at most 1000)", id="or-of-1001"),
+        pytest.param({"and": {"tag": "a"}}, "$.audience.and", "expected array", id="and-not-array"),
+        pytest.param({"not": [{"tag": "a"}]}, "$.audience.not", "has type array, expected object", id="not-given-a-list"),
+        pytest.param({"and": [{"tag": "a"}, {"named_user": 5}]}, "$.audience.and[1].named_user", "expected string or array", id="nested-in-and"),
+        pytest.param({"or": [{"tag": ["t"] * 1001}]}, "$.audience.or[0].tag", "at most 1000", id="nested-array-of-1001"),
+        pytest.param({"not": {"segmnet": "s"}}, "$.audience.not", "unknown key 'segmnet'", id="nested-in-not"),
+        pytest.param({"and": [{"or": [{"segment": "a", "tag": "b"}]}]}, "$.audience.and[0].or[0]", ONE_SELECTOR, id="deeply-nested-two-selectors"),
+    ],
+)  # fmt: skip
+def test_invalid_selectors_are_rejected_with_their_path(selector, path, reason_part):
+    assert_single_violation("trigger", audience(selector), path, reason_part)
+
+
+# --- values that are not JSON -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "path", "reason_part"),
+    [
+        pytest.param("trigger", body("trigger", global_attributes={"score": math.nan}), "$.global_attributes.score", "nan is not a JSON number", id="nan"),
+        pytest.param("trigger", body("trigger", global_attributes={"a": [1, -math.inf]}), "$.global_attributes.a[1]", "-inf is not a JSON number", id="negative-inf"),
+        pytest.param("trigger", audience({"tag": ["a", math.inf]}), "$.audience.tag[1]", "inf is not a JSON number", id="inf-in-audience"),
+        pytest.param("trigger", body("trigger", triggering_id={"seq"}), "$.triggering_id", "has type set", id="set"),
+        pytest.param("trigger", audience({"named_user": b"u"}), "$.audience.named_user", "has type bytes", id="bytes"),
+        pytest.param("trigger", body("trigger", global_attributes={"when": datetime.datetime(2024, 1, 2)}), "$.global_attributes.when", "has type datetime", id="datetime"),
+        pytest.param("trigger", body("trigger", global_attributes={"a": {1: "x"}}), "$.global_attributes.a", "key 1 has type int; JSON object keys must be strings", id="non-string-key"),
+        pytest.param("exit", body("exit", entrance_id=datetime.date(2024, 1, 2)), "$.entrance_id", "has type date", id="date-on-exit"),
+        pytest.param("exit", {**MINIMAL["exit"], ("tuple",): 1}, "$", "has type tuple; JSON object keys must be strings", id="tuple-key-on-exit"),
+    ],
+)  # fmt: skip
+def test_non_json_values_are_rejected_with_their_path(kind, payload, path, reason_part):
+    assert_single_violation(kind, payload, path, reason_part)
+
+
+# --- the error itself ---------------------------------------------------------------------------------
+
+
+def test_payload_error_fails_the_task_without_retry():
+    assert issubclass(JourneysPayloadError, AirflowFailException)
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "paths"),
+    [
+        pytest.param("trigger", body("trigger", audience={"segmnet": "a"}, triggering_id="", entrance_id="e" * 65), ["$.audience", "$.triggering_id", "$.entrance_id"], id="trigger-three-problems"),
+        pytest.param("exit", {"triggering_id": [], "entrance_id": "", "audience": {"tag": "a"}}, ["$", "$.triggering_id", "$.entrance_id"], id="exit-three-problems"),
+        pytest.param("trigger", body("trigger", global_attributes={"a": math.nan, "b": b"x", "c": {2: 3}}), ["$.global_attributes.a", "$.global_attributes.b", "$.global_attributes.c"], id="three-non-json-values"),
+    ],
+)  # fmt: skip
+def test_error_lists_every_violation_one_line_each(kind, payload, paths):
+    with pytest.raises(JourneysPayloadError) as raised:
+        VALIDATORS[kind](payload)
+    assert sorted(path for path, _ in raised.value.violations) == sorted(paths)
+    header, *lines = str(raised.value).splitlines()
+    assert header == f"Invalid Journeys {kind} payload, nothing was sent:"
+    assert sorted(line.strip().split(": ", 1)[0] for line in lines) == sorted(paths)
+
+
+# --- through the hook ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "path"),
+    [
+        pytest.param(lambda hook: hook.trigger({"tag": "a"}, "seq", entrance_id="e" * 65), "$.entrance_id", id="trigger-entrance_id-65-chars"),
+        pytest.param(lambda hook: hook.trigger({"segmnet": "a"}, "seq"), "$.audience", id="trigger-unknown-selector"),
+        pytest.param(lambda hook: hook.trigger({"tag": "a"}, "seq", global_attributes={"ua_x": 1}), "$.global_attributes", id="trigger-ua_-attribute"),
+        pytest.param(lambda hook: hook.trigger({"tag": "a"}, "seq", global_attributes={"at": datetime.datetime(2024, 1, 2)}), "$.global_attributes.at", id="trigger-datetime-attribute"),
+        pytest.param(lambda hook: hook.exit("seq", entrance_id=""), "$.entrance_id", id="exit-empty-entrance_id"),
+    ],
+)  # fmt: skip
+def test_hook_rejects_an_invalid_payload_before_sending_anything(airship, call, path):
+    with pytest.raises(JourneysPayloadError) as raised:
+        call(JourneysHook())
+    assert path in [found for found, _ in raised.value.violations]
+    assert airship.requests == []  # not even the OAuth token request
+
+
+def test_hook_sends_a_valid_edge_trigger_exactly_as_given(airship):
+    payload = {
+        "audience": {
+            "or": [
+                {"tag": ["t"] * 1000, "group": "loyalty"},
+                {"not": {"sms_id": SMS_ID}},
+                {"and": [{"segment": "s"}, {"static_list": "l"}]},
+            ]
+        },
+        "triggering_id": ["t" * 256] * 10,
+        "entrance_id": "e" * 64,
+        "global_attributes": {"name": None, "profile": {"ua_note": None, "tags": [None, "x"]}},
+    }
+    JourneysHook().trigger(**payload)
+    assert airship.accepted(TRIGGER_PATH) == [payload]
+
+
+def test_hook_sends_a_valid_edge_exit_exactly_as_given(airship):
+    JourneysHook().exit(["t" * 256] * 10, entrance_id="e" * 64)
+    assert airship.accepted("/api/journeys/exit") == [
+        {"triggering_id": ["t" * 256] * 10, "entrance_id": "e" * 64}
+    ]
