@@ -1,0 +1,115 @@
+"""JourneysTriggerOperator and JourneysExitOperator: templating, execute, and what they cost to import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pendulum
+import pytest
+from airflow.sdk import DAG
+
+from airflow_provider_journeys.exceptions import JourneysPayloadError
+from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH
+from airflow_provider_journeys.operators.journeys import JourneysExitOperator, JourneysTriggerOperator
+
+CONTEXT = {"ds": "2026-11-27", "ds_nodash": "20261127", "params": {"segment": "vip"}}
+
+
+def test_every_payload_argument_and_the_conn_id_are_template_fields():
+    assert set(JourneysTriggerOperator.template_fields) == {
+        "audience",
+        "triggering_id",
+        "entrance_id",
+        "global_attributes",
+        "airship_conn_id",
+    }
+    assert set(JourneysExitOperator.template_fields) == {"triggering_id", "entrance_id", "airship_conn_id"}
+    assert JourneysTriggerOperator.template_fields_renderers["audience"] == "json"
+
+
+def test_nested_templates_render_then_the_rendered_payload_is_sent(airship):
+    operator = JourneysTriggerOperator(
+        task_id="enroll",
+        audience={
+            "and": [{"segment": "{{ params.segment }}"}, {"not": {"tag": ["opt-out-{{ ds_nodash }}"]}}]
+        },
+        triggering_id=["{{ 'seq' }}-1"],
+        entrance_id="daily-{{ ds_nodash }}",
+        global_attributes={"run": {"date": "{{ ds }}", "empty": None}},
+        airship_conn_id="{{ 'airship_default' }}",
+    )
+    operator.render_template_fields(CONTEXT)
+    response = operator.execute(CONTEXT)
+    assert airship.accepted(TRIGGER_PATH) == [
+        {
+            "audience": {"and": [{"segment": "vip"}, {"not": {"tag": ["opt-out-20261127"]}}]},
+            "triggering_id": ["seq-1"],
+            "entrance_id": "daily-20261127",
+            "global_attributes": {"run": {"date": "2026-11-27", "empty": None}},
+        }
+    ]
+    assert response["ok"] is True
+    assert json.loads(json.dumps(response)) == response  # a JSON-serialisable XCom
+
+
+def test_exit_operator_sends_the_rendered_entrance(airship):
+    operator = JourneysExitOperator(task_id="exit", triggering_id="seq", entrance_id="daily-{{ ds_nodash }}")
+    operator.render_template_fields(CONTEXT)
+    assert operator.execute(CONTEXT)["ok"] is True
+    assert airship.accepted(EXIT_PATH) == [{"triggering_id": "seq", "entrance_id": "daily-20261127"}]
+
+
+def test_a_payload_that_renders_invalid_fails_before_any_request(airship):
+    operator = JourneysTriggerOperator(
+        task_id="enroll", audience={"segment": "s"}, triggering_id="seq", entrance_id="{{ 'x' * 65 }}"
+    )
+    operator.render_template_fields(CONTEXT)
+    with pytest.raises(
+        JourneysPayloadError, match=r"\$\.entrance_id: 'x+…' is too long \(at most 64 characters\)"
+    ):
+        operator.execute(CONTEXT)
+    assert airship.requests == []
+
+
+def test_operators_hand_their_retry_settings_to_the_hook():
+    trigger = JourneysTriggerOperator(
+        task_id="t",
+        audience={},
+        triggering_id="x",
+        airship_conn_id="other",
+        retry_server_errors=True,
+        max_retry_wait=9,
+    )
+    assert (trigger.hook.airship_conn_id, trigger.hook.retry_server_errors, trigger.hook.max_retry_wait) == (
+        "other",
+        True,
+        9,
+    )
+    exit_ = JourneysExitOperator(task_id="e", triggering_id="x", max_retry_wait=4)
+    assert (exit_.hook.airship_conn_id, exit_.hook.max_retry_wait) == ("airship_default", 4)
+
+
+def test_payload_arguments_can_be_mapped_with_expand():
+    with DAG("mapping", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
+        mapped = JourneysTriggerOperator.partial(task_id="enroll", triggering_id="seq").expand(
+            audience=[{"segment": "a"}, {"segment": "b"}], entrance_id=["e1", "e2"]
+        )
+    assert set(mapped.expand_input.value) == {"audience", "entrance_id"}
+
+
+def test_operators_are_keyword_only():
+    with pytest.raises(TypeError):
+        JourneysExitOperator("seq")  # type: ignore[misc]
+
+
+def test_importing_the_operators_module_loads_neither_requests_nor_urllib3():
+    # A fresh interpreter, as the DAG processor parses each DAG file in a fresh process.
+    code = (
+        "import sys, airflow.sdk\n"
+        "import airflow_provider_journeys.operators.journeys\n"
+        "print(sorted(m for m in ('requests', 'urllib3', 'jwt') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
