@@ -39,7 +39,9 @@ def payload_violations(kind: PayloadKind, payload: Any) -> list[tuple[str, str]]
     # A value that is not JSON is reported once, as such, not again by the schema rule it also breaks.
     reported = {path for path, _ in not_json}
     try:
-        schema_violations = [_describe(error) for error in _validator(kind).iter_errors(payload)]
+        schema_violations = [
+            found for error in _validator(kind).iter_errors(payload) for found in _describe(error)
+        ]
     except RecursionError:  # a circular value, already reported, where the schema descends
         schema_violations = []
     return not_json + [(path, reason) for path, reason in schema_violations if path not in reported]
@@ -88,11 +90,21 @@ def _non_json_values(value: Any, path: str, parents: tuple[int, ...]) -> Iterato
         yield path, f"{_shown(value)} has type {type(value).__name__}, which is not a JSON value"
 
 
-def _describe(error: ValidationError) -> tuple[str, str]:
+def _describe(error: ValidationError) -> list[tuple[str, str]]:
+    """``(json_path, reason)`` for one schema error; an error about a key points at that key."""
     path = "$"
     for part in error.absolute_path:
         path = f"{path}[{part}]" if isinstance(part, int) else _child_path(path, part)
-    return path, _reason(error)
+    if error.validator == "additionalProperties":
+        properties = cast("Mapping[str, Any]", error.schema)["properties"]
+        allowed = ", ".join(properties)
+        # A key that is not a string is reported once already, as not JSON.
+        keys = cast("Mapping[Any, Any]", error.instance)
+        unknown = [key for key in keys if isinstance(key, str) and key not in properties]
+        return [(_child_path(path, key), f"unknown key {key!r} (allowed keys: {allowed})") for key in unknown]
+    if "propertyNames" in error.relative_schema_path:
+        path = _child_path(path, str(error.instance))
+    return [(path, _reason(error))]
 
 
 def _reason(error: ValidationError) -> str:
@@ -113,11 +125,6 @@ def _reason(error: ValidationError) -> str:
         return f"is empty (at least {rule} item{'s' if rule != 1 else ''})"
     if keyword == "minProperties":
         return f"is empty (at least {rule} key{'s' if rule != 1 else ''})"
-    if keyword == "additionalProperties":
-        unknown = sorted(set(value) - set(schema.get("properties", {})))
-        return (
-            f"unknown key {', '.join(map(repr, unknown))} (allowed keys: {', '.join(schema['properties'])})"
-        )
     if keyword == "type":
         expected = " or ".join(rule) if isinstance(rule, list) else rule
         return f"{_shown(value)} has type {_json_type(value)}, expected {expected}"
@@ -128,7 +135,7 @@ def _reason_from_rule(value: Any, rule: str) -> str:
     """A schema's ``x-rule`` annotation states rules whose jsonschema wording would be vague."""
     if isinstance(value, Mapping):
         return f"has keys {', '.join(map(repr, value))}: {rule}"
-    return f"key {value!r}: {rule}"
+    return rule
 
 
 def _child_path(path: str, key: str) -> str:

@@ -100,7 +100,7 @@ def test_id_fields_at_their_limits_are_accepted(kind, fields):
         pytest.param({"entrance_id": ""}, "$.entrance_id", "too short (at least 1 character)", id="entrance_id-empty"),
         pytest.param({"entrance_id": "e" * 65}, "$.entrance_id", "too long (at most 64 characters)", id="entrance_id-65-chars"),
         pytest.param({"entrance_id": ["e"]}, "$.entrance_id", "expected string", id="entrance_id-array"),
-        pytest.param({"unknown": 1}, "$", "unknown key 'unknown'", id="unknown-top-level-key"),
+        pytest.param({"unknown": 1}, "$.unknown", "unknown key 'unknown'", id="unknown-top-level-key"),
     ],
 )  # fmt: skip
 def test_id_fields_past_their_limits_are_rejected_with_their_path(kind, fields, path, reason_part):
@@ -142,9 +142,9 @@ def test_global_attributes_edges_are_accepted(global_attributes):
     [
         pytest.param(without("trigger", "audience"), "$", "'audience' is a required property", id="audience-missing"),
         pytest.param(without("trigger", "triggering_id"), "$", "'triggering_id' is a required property", id="triggering_id-missing"),
-        pytest.param(body("trigger", global_attributes={"ua_x": 1}), "$.global_attributes", "key 'ua_x': top-level keys must not start with the reserved prefix 'ua_'", id="global_attributes-top-level-ua_-key"),
+        pytest.param(body("trigger", global_attributes={"ua_x": 1}), "$.global_attributes.ua_x", "top-level keys must not start with the reserved prefix 'ua_'", id="global_attributes-top-level-ua_-key"),
         pytest.param(body("trigger", global_attributes=["a"]), "$.global_attributes", "has type array, expected object", id="global_attributes-not-object"),
-        pytest.param(body("trigger", extra=1), "$", "unknown key 'extra' (allowed keys: audience, triggering_id, entrance_id, global_attributes)", id="unknown-key"),
+        pytest.param(body("trigger", extra=1), "$.extra", "unknown key 'extra' (allowed keys: audience, triggering_id, entrance_id, global_attributes)", id="unknown-key"),
     ],
 )  # fmt: skip
 def test_trigger_body_rule_breaks_are_rejected_with_their_path(payload, path, reason_part):
@@ -155,7 +155,7 @@ def test_trigger_body_rule_breaks_are_rejected_with_their_path(payload, path, re
 def test_trigger_only_keys_are_rejected_on_exit(key):
     payload = body("exit", **{key: {"tag": "vip"}})
     assert_single_violation(
-        "exit", payload, "$", f"unknown key '{key}' (allowed keys: triggering_id, entrance_id)"
+        "exit", payload, f"$.{key}", f"unknown key '{key}' (allowed keys: triggering_id, entrance_id)"
     )
 
 
@@ -194,7 +194,7 @@ def test_valid_selectors_are_accepted(selector):
     [
         pytest.param("all", "$.audience", "'all' has type string, expected object", id="string-audience"),
         pytest.param({}, "$.audience", "is empty (at least 1 key)", id="empty-object"),
-        pytest.param({"segmnet": "a"}, "$.audience", "unknown key 'segmnet' (allowed keys: tag, group, segment, named_user", id="typo-segmnet-lists-allowed-keys"),
+        pytest.param({"segmnet": "a"}, "$.audience.segmnet", "unknown key 'segmnet' (allowed keys: tag, group, segment, named_user", id="typo-segmnet-lists-allowed-keys"),
         pytest.param({"segment": "a", "named_user": "b"}, "$.audience", f"has keys 'segment', 'named_user': {ONE_SELECTOR}", id="two-selectors"),
         pytest.param({"tag": "a", "segment": "b"}, "$.audience", f"has keys 'tag', 'segment': {ONE_SELECTOR}", id="tag-and-segment"),
         pytest.param({"tag": "a", "group": "g", "segment": "b"}, "$.audience", ONE_SELECTOR, id="tag-group-and-another"),
@@ -207,7 +207,7 @@ def test_valid_selectors_are_accepted(selector):
         pytest.param({"subscription_list": ["l"]}, "$.audience.subscription_list", "expected string", id="subscription_list-array"),
         pytest.param({"sms_id": {"sender": "1"}}, "$.audience.sms_id", "'msisdn' is a required property", id="sms_id-without-msisdn"),
         pytest.param({"sms_id": {"msisdn": "1"}}, "$.audience.sms_id", "'sender' is a required property", id="sms_id-without-sender"),
-        pytest.param({"sms_id": {**SMS_ID, "carrier": "x"}}, "$.audience.sms_id", "unknown key 'carrier' (allowed keys: sender, msisdn)", id="sms_id-extra-key"),
+        pytest.param({"sms_id": {**SMS_ID, "carrier": "x"}}, "$.audience.sms_id.carrier", "unknown key 'carrier' (allowed keys: sender, msisdn)", id="sms_id-extra-key"),
         pytest.param({"sms_id": {**SMS_ID, "msisdn": 1}}, "$.audience.sms_id.msisdn", "expected string", id="sms_id-msisdn-not-string"),
         pytest.param({"and": []}, "$.audience.and", "is empty (at least 1 item)", id="and-empty"),
         pytest.param({"or": [{"tag": "a"}] * 1001}, "$.audience.or", "has 1001 items (at most 1000)", id="or-of-1001"),
@@ -215,7 +215,7 @@ def test_valid_selectors_are_accepted(selector):
         pytest.param({"not": [{"tag": "a"}]}, "$.audience.not", "has type array, expected object", id="not-given-a-list"),
         pytest.param({"and": [{"tag": "a"}, {"named_user": 5}]}, "$.audience.and[1].named_user", "expected string or array", id="nested-in-and"),
         pytest.param({"or": [{"tag": ["t"] * 1001}]}, "$.audience.or[0].tag", "at most 1000", id="nested-array-of-1001"),
-        pytest.param({"not": {"segmnet": "s"}}, "$.audience.not", "unknown key 'segmnet'", id="nested-in-not"),
+        pytest.param({"not": {"segmnet": "s"}}, "$.audience.not.segmnet", "unknown key 'segmnet'", id="nested-in-not"),
         pytest.param({"and": [{"or": [{"segment": "a", "tag": "b"}]}]}, "$.audience.and[0].or[0]", ONE_SELECTOR, id="deeply-nested-two-selectors"),
     ],
 )  # fmt: skip
@@ -254,8 +254,8 @@ def test_payload_error_fails_the_task_without_retry():
 @pytest.mark.parametrize(
     ("kind", "payload", "paths"),
     [
-        pytest.param("trigger", body("trigger", audience={"segmnet": "a"}, triggering_id="", entrance_id="e" * 65), ["$.audience", "$.triggering_id", "$.entrance_id"], id="trigger-three-problems"),
-        pytest.param("exit", {"triggering_id": [], "entrance_id": "", "audience": {"tag": "a"}}, ["$", "$.triggering_id", "$.entrance_id"], id="exit-three-problems"),
+        pytest.param("trigger", body("trigger", audience={"segmnet": "a"}, triggering_id="", entrance_id="e" * 65), ["$.audience.segmnet", "$.triggering_id", "$.entrance_id"], id="trigger-three-problems"),
+        pytest.param("exit", {"triggering_id": [], "entrance_id": "", "audience": {"tag": "a"}}, ["$.audience", "$.triggering_id", "$.entrance_id"], id="exit-three-problems"),
         pytest.param("trigger", body("trigger", global_attributes={"a": math.nan, "b": b"x", "c": {2: 3}}), ["$.global_attributes.a", "$.global_attributes.b", "$.global_attributes.c"], id="three-non-json-values"),
     ],
 )  # fmt: skip
@@ -275,8 +275,8 @@ def test_error_lists_every_violation_one_line_each(kind, payload, paths):
     ("call", "path"),
     [
         pytest.param(lambda hook: hook.trigger({"tag": "a"}, "seq", entrance_id="e" * 65), "$.entrance_id", id="trigger-entrance_id-65-chars"),
-        pytest.param(lambda hook: hook.trigger({"segmnet": "a"}, "seq"), "$.audience", id="trigger-unknown-selector"),
-        pytest.param(lambda hook: hook.trigger({"tag": "a"}, "seq", global_attributes={"ua_x": 1}), "$.global_attributes", id="trigger-ua_-attribute"),
+        pytest.param(lambda hook: hook.trigger({"segmnet": "a"}, "seq"), "$.audience.segmnet", id="trigger-unknown-selector"),
+        pytest.param(lambda hook: hook.trigger({"tag": "a"}, "seq", global_attributes={"ua_x": 1}), "$.global_attributes.ua_x", id="trigger-ua_-attribute"),
         pytest.param(lambda hook: hook.trigger({"tag": "a"}, "seq", global_attributes={"at": datetime.datetime(2024, 1, 2)}), "$.global_attributes.at", id="trigger-datetime-attribute"),
         pytest.param(lambda hook: hook.exit("seq", entrance_id=""), "$.entrance_id", id="exit-empty-entrance_id"),
     ],

@@ -58,7 +58,7 @@ class RecordedRequest:
 
     @property
     def form(self) -> dict[str, str]:
-        return {key: values[0] for key, values in parse_qs(self.body.decode()).items()}
+        return _form(self.body)
 
 
 @dataclass(frozen=True)
@@ -144,10 +144,10 @@ class AirshipEmulator:
     def stop(self) -> None:
         if self._relisten is not None:
             self._relisten.cancel()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
+        if self._thread is not None:  # shutdown() waits for serve_forever(), so only once it has run
+            self._server.shutdown()
             self._thread.join()
+        self._server.server_close()
         with self._state.lock:
             for connection in self._state.open_connections:
                 with contextlib.suppress(OSError):  # the client may have closed it already
@@ -398,7 +398,7 @@ def _journeys_reply(
     if not headers.get("Content-Type", "").startswith("application/json"):
         return _error_reply(415, "Content-Type must be application/json")
     try:
-        payload = json.loads(body)
+        payload = json.loads(body.decode("utf-8"))  # Airship reads UTF-8 only
     except ValueError as err:
         location = {"line": getattr(err, "lineno", 1), "column": getattr(err, "colno", 1)}
         return _error_reply(400, "Could not parse request body.", {"error": str(err), "location": location})
