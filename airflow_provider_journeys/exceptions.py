@@ -24,6 +24,10 @@ class JourneysPayloadError(AirflowFailException):
         super().__init__(f"Invalid Journeys {kind} payload, nothing was sent:\n{lines}")
 
 
+class JourneysArgumentError(AirflowFailException):
+    """An operator argument rendered to a value it cannot take; nothing was sent."""
+
+
 class JourneysConnectionConfigError(AirflowFailException):
     """The Airship connection is incomplete or malformed; nothing was sent."""
 

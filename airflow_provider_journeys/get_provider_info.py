@@ -30,6 +30,23 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_journeys.operators.journeys"],
             }
         ],
+        "config": {
+            "journeys": {
+                "description": "Options for the Airship Journeys operators.",
+                "options": {
+                    "dry_run": {
+                        "description": "Default for the operators' dry_run argument. When True, every "
+                        "JourneysTriggerOperator and JourneysExitOperator that does not set dry_run itself "
+                        "renders, validates, logs and returns its body without calling Airship (for "
+                        "staging deployments).",
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": "True",
+                        "default": "False",
+                    }
+                },
+            }
+        },
         "connection-types": [
             {
                 "connection-type": "airship",

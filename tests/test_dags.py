@@ -30,12 +30,13 @@ def airflow_db() -> None:
 
 
 def airflow_dags_test(
-    dag_id: str, dags_folder: Path, emulator: AirshipEmulator
+    dag_id: str, dags_folder: Path, emulator: AirshipEmulator, **env_vars: str
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
         "AIRFLOW_CONN_AIRSHIP_DEFAULT": json.dumps(emulator.connection()),
+        **env_vars,
     }
     return subprocess.run(
         [sys.executable, "-m", "airflow", "dags", "test", dag_id, LOGICAL_DATE],
@@ -105,4 +106,15 @@ def test_bad_rendered_payload_fails_the_task_once_and_sends_nothing(emulator):
     output = result.stdout + result.stderr
     assert "JourneysPayloadError" in output
     assert "$.entrance_id: 'xxxxxxxx" in output and "is too long (at most 64 characters)" in output
+    assert emulator.requests == []
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_deployment_wide_dry_run_runs_the_dag_and_sends_nothing(emulator):
+    result = airflow_dags_test(
+        "example_journeys_daily_enroll", EXAMPLE_DAGS, emulator, AIRFLOW__JOURNEYS__DRY_RUN="True"
+    )
+    assert_succeeded(result)
+    assert "Dry run, nothing sent: POST /api/journeys/trigger" in result.stdout + result.stderr
+    assert '"entrance_id":"daily-20261127"' in result.stdout + result.stderr
     assert emulator.requests == []

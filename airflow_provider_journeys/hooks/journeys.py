@@ -61,6 +61,8 @@ class JourneysHook(BaseHook):
     :param retry_server_errors: Also resend a trigger after a 5xx answer or a lost response. Only for
         Sequences where a second enrollment of the same users is harmless.
     :param max_retry_wait: The most seconds to spend resending (rate limits, outages) before failing.
+    :param dry_run: Validate, log and return the body that would be sent, and send nothing: no connection
+        lookup, no token, no call to Airship.
     """
 
     conn_name_attr = "airship_conn_id"
@@ -74,15 +76,18 @@ class JourneysHook(BaseHook):
         *,
         retry_server_errors: bool = False,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
+        dry_run: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.airship_conn_id = airship_conn_id
         self.retry_server_errors = retry_server_errors
         self.max_retry_wait = max_retry_wait
+        self.dry_run = dry_run
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(airship_conn_id={self.airship_conn_id!r})"
+        dry_run = ", dry_run=True" if self.dry_run else ""
+        return f"{type(self).__name__}(airship_conn_id={self.airship_conn_id!r}{dry_run})"
 
     @cached_property
     def settings(self) -> AirshipSettings:
@@ -152,6 +157,9 @@ class JourneysHook(BaseHook):
 
     def _post(self, path: str, payload: dict[str, Any], *, resend_after_sending: bool) -> dict[str, Any]:
         body = encode_payload(payload)
+        if self.dry_run:
+            log.info("Dry run, nothing sent: POST %s %s", path, body.decode())
+            return {"dry_run": True, "path": path, "body": payload}
         url = f"{self.settings.base_url}{path}"
         log.info("POST %s %s", url, body.decode())
         budget = RetryBudget(self.max_retry_wait)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_journeys.exceptions import JourneysArgumentError
 from airflow_provider_journeys.retry import DEFAULT_MAX_RETRY_WAIT_SECONDS
 
 if TYPE_CHECKING:
@@ -20,9 +21,60 @@ if TYPE_CHECKING:
     from airflow_provider_journeys.hooks.journeys import JourneysHook
 
 DEFAULT_CONN_ID = "airship_default"
+# ``[journeys] dry_run`` (env AIRFLOW__JOURNEYS__DRY_RUN) turns dry runs on for a whole deployment.
+DRY_RUN_CONFIG = ("journeys", "dry_run")
+_TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+_FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
 
-class JourneysTriggerOperator(BaseOperator):
+class _JourneysOperator(BaseOperator):
+    """What both Journeys operators share: the connection, the retry budget, dry runs, and the hook."""
+
+    def __init__(
+        self,
+        *,
+        airship_conn_id: str,
+        max_retry_wait: float,
+        dry_run: bool | str | None,
+        retry_server_errors: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.airship_conn_id = airship_conn_id
+        self.max_retry_wait = max_retry_wait
+        # Not ``self.dry_run``: that name is BaseOperator's dry_run() method.
+        self.dry_run_setting = dry_run
+        self.retry_server_errors = retry_server_errors
+
+    @property
+    def hook(self) -> JourneysHook:
+        # Imported here, not at the top: the hook pulls in requests, which DAG parsing must not pay for.
+        from airflow_provider_journeys.hooks.journeys import JourneysHook
+
+        return JourneysHook(
+            self.airship_conn_id,
+            retry_server_errors=self.retry_server_errors,
+            max_retry_wait=self.max_retry_wait,
+            dry_run=self.dry_run_in_effect(),
+        )
+
+    def dry_run_in_effect(self) -> bool:
+        """The rendered ``dry_run`` argument, or the deployment's ``[journeys] dry_run`` when it is None."""
+        if self.dry_run_setting is None:
+            from airflow.sdk import conf
+
+            return conf.getboolean(*DRY_RUN_CONFIG, fallback=False)
+        if isinstance(self.dry_run_setting, bool):
+            return self.dry_run_setting
+        word = str(self.dry_run_setting).strip().lower()
+        if word not in _TRUE_WORDS | _FALSE_WORDS:
+            raise JourneysArgumentError(
+                f"dry_run is {self.dry_run_setting!r}; it must render to true or false"
+            )
+        return word in _TRUE_WORDS
+
+
+class JourneysTriggerOperator(_JourneysOperator):
     """
     Enroll an audience into the Airship Sequences whose API Entrance trigger is ``triggering_id``.
 
@@ -39,6 +91,8 @@ class JourneysTriggerOperator(BaseOperator):
     :param retry_server_errors: Resend after a 5xx answer or a lost response. Off by default, because a
         resent trigger may enroll the same users twice.
     :param max_retry_wait: The most seconds to spend resending (rate limits, outages) before failing.
+    :param dry_run: Render and validate, log and return the body that would be sent, and send nothing
+        (no token either). None follows the deployment's ``[journeys] dry_run`` setting. (templated)
     """
 
     template_fields: Sequence[str] = (
@@ -47,6 +101,7 @@ class JourneysTriggerOperator(BaseOperator):
         "entrance_id",
         "global_attributes",
         "airship_conn_id",
+        "dry_run_setting",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "audience": "json",
@@ -65,20 +120,20 @@ class JourneysTriggerOperator(BaseOperator):
         airship_conn_id: str = DEFAULT_CONN_ID,
         retry_server_errors: bool = False,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
+        dry_run: bool | str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            airship_conn_id=airship_conn_id,
+            max_retry_wait=max_retry_wait,
+            dry_run=dry_run,
+            retry_server_errors=retry_server_errors,
+            **kwargs,
+        )
         self.audience = audience
         self.triggering_id = triggering_id
         self.entrance_id = entrance_id
         self.global_attributes = global_attributes
-        self.airship_conn_id = airship_conn_id
-        self.retry_server_errors = retry_server_errors
-        self.max_retry_wait = max_retry_wait
-
-    @property
-    def hook(self) -> JourneysHook:
-        return _hook(self.airship_conn_id, self.max_retry_wait, self.retry_server_errors)
 
     def execute(self, context: Context) -> dict[str, Any]:
         # The hook validates the rendered payload before it fetches a token or sends anything.
@@ -90,7 +145,7 @@ class JourneysTriggerOperator(BaseOperator):
         )
 
 
-class JourneysExitOperator(BaseOperator):
+class JourneysExitOperator(_JourneysOperator):
     """
     Exit in-flight users from the Airship Sequences whose API Entrance trigger is ``triggering_id``.
 
@@ -103,9 +158,11 @@ class JourneysExitOperator(BaseOperator):
         '%Y-%m-%d', '%Y%m%d') }}"``. (templated)
     :param airship_conn_id: The ``airship`` connection to use. (templated)
     :param max_retry_wait: The most seconds to spend resending (rate limits, outages) before failing.
+    :param dry_run: Render and validate, log and return the body that would be sent, and send nothing
+        (no token either). None follows the deployment's ``[journeys] dry_run`` setting. (templated)
     """
 
-    template_fields: Sequence[str] = ("triggering_id", "entrance_id", "airship_conn_id")
+    template_fields: Sequence[str] = ("triggering_id", "entrance_id", "airship_conn_id", "dry_run_setting")
     template_fields_renderers: ClassVar[dict[str, str]] = {"triggering_id": "json"}
     ui_color = "#ffe0c8"
 
@@ -116,25 +173,15 @@ class JourneysExitOperator(BaseOperator):
         entrance_id: str | None = None,
         airship_conn_id: str = DEFAULT_CONN_ID,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
+        dry_run: bool | str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            airship_conn_id=airship_conn_id, max_retry_wait=max_retry_wait, dry_run=dry_run, **kwargs
+        )
         self.triggering_id = triggering_id
         self.entrance_id = entrance_id
-        self.airship_conn_id = airship_conn_id
-        self.max_retry_wait = max_retry_wait
-
-    @property
-    def hook(self) -> JourneysHook:
-        return _hook(self.airship_conn_id, self.max_retry_wait)
 
     def execute(self, context: Context) -> dict[str, Any]:
         # The hook validates the rendered payload before it fetches a token or sends anything.
         return self.hook.exit(triggering_id=self.triggering_id, entrance_id=self.entrance_id)
-
-
-def _hook(conn_id: str, max_retry_wait: float, retry_server_errors: bool = False) -> JourneysHook:
-    # Imported here, not at the top: the hook pulls in requests, which DAG parsing must not pay for.
-    from airflow_provider_journeys.hooks.journeys import JourneysHook
-
-    return JourneysHook(conn_id, retry_server_errors=retry_server_errors, max_retry_wait=max_retry_wait)

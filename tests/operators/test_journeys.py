@@ -10,7 +10,7 @@ import pendulum
 import pytest
 from airflow.sdk import DAG
 
-from airflow_provider_journeys.exceptions import JourneysPayloadError
+from airflow_provider_journeys.exceptions import JourneysArgumentError, JourneysPayloadError
 from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH
 from airflow_provider_journeys.operators.journeys import JourneysExitOperator, JourneysTriggerOperator
 
@@ -24,8 +24,14 @@ def test_every_payload_argument_and_the_conn_id_are_template_fields():
         "entrance_id",
         "global_attributes",
         "airship_conn_id",
+        "dry_run_setting",
     }
-    assert set(JourneysExitOperator.template_fields) == {"triggering_id", "entrance_id", "airship_conn_id"}
+    assert set(JourneysExitOperator.template_fields) == {
+        "triggering_id",
+        "entrance_id",
+        "airship_conn_id",
+        "dry_run_setting",
+    }
     assert JourneysTriggerOperator.template_fields_renderers["audience"] == "json"
 
 
@@ -113,3 +119,49 @@ def test_importing_the_operators_module_loads_neither_requests_nor_urllib3():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("dry_run", [True, "{{ 'true' }}", "{{ params.staging }}"])
+def test_dry_run_validates_logs_and_returns_the_body_without_calling_airship(airship, caplog, dry_run):
+    operator = JourneysTriggerOperator(
+        task_id="enroll",
+        audience={"segment": "s"},
+        triggering_id="seq",
+        entrance_id="d-{{ ds_nodash }}",
+        dry_run=dry_run,
+    )
+    operator.render_template_fields({**CONTEXT, "params": {"staging": "yes"}})
+    with caplog.at_level("INFO"):
+        result = operator.execute(CONTEXT)
+    body = {"audience": {"segment": "s"}, "triggering_id": "seq", "entrance_id": "d-20261127"}
+    assert result == {"dry_run": True, "path": TRIGGER_PATH, "body": body}
+    assert json.dumps(body, separators=(",", ":")) in caplog.text
+    assert airship.requests == []
+
+
+def test_dry_run_needs_no_connection_at_all():
+    operator = JourneysExitOperator(
+        task_id="exit", triggering_id="seq", airship_conn_id="missing", dry_run=True
+    )
+    assert operator.execute({}) == {"dry_run": True, "path": EXIT_PATH, "body": {"triggering_id": "seq"}}
+
+
+def test_dry_run_still_rejects_a_bad_payload():
+    operator = JourneysExitOperator(task_id="exit", triggering_id="", dry_run=True)
+    with pytest.raises(JourneysPayloadError, match=r"\$\.triggering_id"):
+        operator.execute({})
+
+
+def test_deployment_config_turns_dry_run_on_unless_the_operator_says_otherwise(airship, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__JOURNEYS__DRY_RUN", "True")
+    assert JourneysExitOperator(task_id="a", triggering_id="seq").execute({})["dry_run"] is True
+    assert airship.requests == []
+    assert JourneysExitOperator(task_id="b", triggering_id="seq", dry_run=False).execute({})["ok"] is True
+    assert airship.accepted(EXIT_PATH) == [{"triggering_id": "seq"}]
+
+
+def test_dry_run_that_renders_to_neither_true_nor_false_is_an_error(airship):
+    operator = JourneysExitOperator(task_id="exit", triggering_id="seq", dry_run="maybe")
+    with pytest.raises(JourneysArgumentError, match="dry_run is 'maybe'"):
+        operator.execute({})
+    assert airship.requests == []
