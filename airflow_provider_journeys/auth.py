@@ -12,7 +12,11 @@ import jwt
 import requests
 from airflow.sdk.log import mask_secret
 
-from airflow_provider_journeys.exceptions import JourneysAuthError, JourneysUnavailableError
+from airflow_provider_journeys.exceptions import (
+    JourneysAuthError,
+    JourneysConnectionConfigError,
+    JourneysUnavailableError,
+)
 from airflow_provider_journeys.retry import backoff_seconds
 
 if TYPE_CHECKING:
@@ -64,6 +68,8 @@ class OAuthTokens:
                     auth=self._basic_auth(),
                     headers={"Accept": "application/json"},
                     timeout=self._settings.timeout,
+                    # A redirect would carry the credentials to wherever it points.
+                    allow_redirects=False,
                 )
             except requests.RequestException as err:
                 failure = f"{type(err).__name__}: {err}"
@@ -71,6 +77,12 @@ class OAuthTokens:
                 if response.status_code == 200:
                     return self._read_token(response)
                 failure = f"HTTP {response.status_code}: {response.text[:500]}"
+                if 300 <= response.status_code < 400:
+                    raise JourneysConnectionConfigError(
+                        f"Airship's token endpoint {self._settings.oauth_url} redirected (HTTP {response.status_code} "
+                        f"to {response.headers.get('Location')!r}); the redirect was not followed, so that the "
+                        "credentials go only where the connection says. Set extra 'oauth_url' to the real endpoint."
+                    )
                 if response.status_code in CREDENTIAL_ERROR_STATUSES:
                     raise JourneysAuthError(
                         f"Airship's token endpoint {self._settings.oauth_url} refused the credentials of client "

@@ -135,12 +135,16 @@ def _join_host_port(conn: Connection, host: str, port: int | None) -> str:
     url = host if "://" in host else f"https://{host}"
     if not port:
         return url
-    parts = urlsplit(url)
-    if parts.port == port:
+    try:
+        parts = urlsplit(url)
+        host_port = parts.port
+    except ValueError:
+        raise _not_a_url(conn, "host") from None
+    if host_port == port:
         return url
-    if parts.port is not None:
+    if host_port is not None:
         raise JourneysConnectionConfigError(
-            f"Connection {conn.conn_id!r}: host {host!r} has port {parts.port} but the port field says {port}"
+            f"Connection {conn.conn_id!r}: host {host!r} has port {host_port} but the port field says {port}"
         )
     return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
 
@@ -151,14 +155,26 @@ def _require_secure_url(conn: Connection, field_name: str, url: str) -> str:
     try:
         parts = parse_url(url)
     except LocationParseError:
-        parts = None
-    if parts is not None and parts.host and not parts.auth:
-        host = parts.host.strip("[]")
-        if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host)):
-            return url
+        raise _not_a_url(conn, field_name) from None
+    if not parts.host:
+        raise _not_a_url(conn, field_name)
+    if parts.auth:
+        # Never echo user info: it may be a password.
+        raise JourneysConnectionConfigError(
+            f"Connection {conn.conn_id!r}: {field_name} {parts._replace(auth=None).url!r} must not contain "
+            "a user name or password; put the app key and client secret in login and password"
+        )
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.host.strip("[]"))):
+        return url
     raise JourneysConnectionConfigError(
         f"Connection {conn.conn_id!r}: {field_name} is {url!r}; https is required "
         "(plain http is accepted only for loopback hosts such as 127.0.0.1 and localhost)"
+    )
+
+
+def _not_a_url(conn: Connection, field_name: str) -> JourneysConnectionConfigError:
+    return JourneysConnectionConfigError(
+        f"Connection {conn.conn_id!r}: {field_name} is not a URL with a host"
     )
 
 

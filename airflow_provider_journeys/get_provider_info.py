@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_journeys import __version__
+
 
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-journeys",
         "name": "Airship Journeys",
         "description": "Enroll audiences into Airship Sequences and exit them, through the Journeys API.",
-        "versions": ["0.1.0"],
+        "versions": [__version__],
         "integrations": [
             {
                 "integration-name": "Airship Journeys",

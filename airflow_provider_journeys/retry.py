@@ -33,7 +33,7 @@ def retry_after_seconds(header: str | None) -> float | None:
     from urllib3.util.retry import Retry
 
     try:
-        return Retry(retry_after_max=2**31).parse_retry_after(header)
+        return Retry(0).parse_retry_after(header)
     except InvalidHeader:
         return None
 

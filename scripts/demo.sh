@@ -33,7 +33,7 @@ head -n 1 "$emulator_log"
 echo "Migrating the Airflow metadata DB in $AIRFLOW_HOME ..."
 .venv/bin/airflow db migrate >"$AIRFLOW_HOME/migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/migrate.log"; exit 1; }
 
-logical_date=$(date -u -d yesterday +%Y-%m-%d)
+logical_date=$(.venv/bin/python -c 'import datetime as d; print(d.date.today() - d.timedelta(days=1))')
 for dag_id in example_journeys_daily_enroll example_journeys_exit_after_days example_journeys_fan_out; do
     echo "airflow dags test $dag_id $logical_date ..."
     if ! .venv/bin/airflow dags test "$dag_id" "$logical_date" >"$AIRFLOW_HOME/$dag_id.log" 2>&1; then

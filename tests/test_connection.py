@@ -185,7 +185,6 @@ def test_http_is_accepted_for_a_loopback_host(set_connection, url):
         "http://10.0.0.1",
         "http://localhost.example.com",
         "http://127.0.0.1.example.com",
-        "http://127.0.0.1@api.example.com",
         "ftp://127.0.0.1",
         # requests ends the host at the backslash and would send to api.example.com over plain http
         pytest.param("http://api.example.com\\@127.0.0.1", id="backslash-userinfo"),
@@ -285,3 +284,19 @@ def test_a_port_in_the_host_that_matches_the_port_field_is_kept_once(set_connect
 
 def test_a_boolean_timeout_is_refused(config_error):
     assert "timeout" in config_error(connection(extra={"timeout": True}))
+
+
+@pytest.mark.parametrize("field", ["host", "oauth_url"])
+@pytest.mark.parametrize(
+    "url", ["https://svc:Hunter2Secret@api.example.com", "http://127.0.0.1@api.example.com"]
+)
+def test_user_info_in_a_url_is_refused_without_being_shown(config_error, field, url):
+    conn = connection(host=url) if field == "host" else connection(extra={"oauth_url": url})
+    message = config_error(conn)
+    assert "must not contain a user name or password" in message and field in message
+    assert "Hunter2Secret" not in message and "127.0.0.1@" not in message
+
+
+@pytest.mark.parametrize("host", ["::1", "https://h:abc"])
+def test_a_host_that_is_not_a_url_is_refused_naming_the_field(config_error, host):
+    assert "host is not a URL with a host" in config_error(connection(host=host))

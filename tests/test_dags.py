@@ -100,11 +100,13 @@ def test_native_rendering_sends_xcom_values_as_json_and_returns_the_response_as_
 
 
 @pytest.mark.usefixtures("airflow_db")
-def test_bad_rendered_payload_fails_the_task_once_and_sends_nothing(emulator):
+def test_bad_rendered_payload_fails_the_task_without_retries_and_sends_nothing(emulator):
     result = airflow_dags_test("test_journeys_bad_payload", TEST_DAGS, emulator)
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "JourneysPayloadError" in output
+    # The DAG allows 3 retries; a bad payload uses none (a retryable failure would say new_state=up_for_retry).
+    assert "new_state=failed" in output and "up_for_retry" not in output.lower()
     assert "$.entrance_id: 'xxxxxxxx" in output and "is too long (at most 64 characters)" in output
     assert emulator.requests == []
 

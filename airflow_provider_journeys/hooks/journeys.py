@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import ssl
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -18,6 +20,7 @@ from airflow_provider_journeys.auth import OAuthTokens
 from airflow_provider_journeys.connection import AirshipSettings
 from airflow_provider_journeys.exceptions import (
     JourneysApiError,
+    JourneysArgumentError,
     JourneysAuthError,
     JourneysOutcomeUnknownError,
     JourneysRateLimitError,
@@ -36,6 +39,17 @@ TRIGGER_PATH = "/api/journeys/trigger"
 EXIT_PATH = "/api/journeys/exit"
 AIRSHIP_ACCEPT = "application/vnd.urbanairship+json; version=3"
 _SHOWN_BODY_CHARS = 500
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    """How one Journeys endpoint treats failures after which Airship may have acted on the request."""
+
+    path: str
+    resend_after_sending: bool
+    # Raised when such a failure is not (or no longer) resent; ``maybe_done`` says what it means.
+    maybe_done_error: type[Exception]
+    maybe_done: str
 
 
 @dataclass(frozen=True)
@@ -81,9 +95,9 @@ class JourneysHook(BaseHook):
     ) -> None:
         super().__init__(**kwargs)
         self.airship_conn_id = airship_conn_id
-        self.retry_server_errors = retry_server_errors
-        self.max_retry_wait = max_retry_wait
-        self.dry_run = dry_run
+        self.retry_server_errors = _required_bool("retry_server_errors", retry_server_errors)
+        self.max_retry_wait = _required_seconds("max_retry_wait", max_retry_wait)
+        self.dry_run = _required_bool("dry_run", dry_run)
 
     def __repr__(self) -> str:
         dry_run = ", dry_run=True" if self.dry_run else ""
@@ -135,14 +149,17 @@ class JourneysHook(BaseHook):
             global_attributes=global_attributes,
         )
         validate_trigger_payload(payload)
-        return self._post(TRIGGER_PATH, payload, resend_after_sending=self.retry_server_errors)
+        endpoint = _Endpoint(
+            TRIGGER_PATH, self.retry_server_errors, JourneysOutcomeUnknownError, _MAYBE_ENROLLED
+        )
+        return self._post(endpoint, payload)
 
     def exit(self, triggering_id: str | list[str], entrance_id: str | None = None) -> dict[str, Any]:
         """Exit in-flight users who entered with ``entrance_id`` (or with none); return Airship's answer."""
         payload = _without_none(triggering_id=triggering_id, entrance_id=entrance_id)
         validate_exit_payload(payload)
         # Exiting twice is harmless, so every transient failure is resent.
-        return self._post(EXIT_PATH, payload, resend_after_sending=True)
+        return self._post(_Endpoint(EXIT_PATH, True, JourneysUnavailableError, _MAYBE_EXITED), payload)
 
     def test_connection(self) -> tuple[bool, str]:
         """Fetch an OAuth token and nothing else: proves the credentials without touching any Sequence."""
@@ -155,12 +172,12 @@ class JourneysHook(BaseHook):
             f"Got an OAuth token for app key {self.settings.app_key!r} from {self.settings.oauth_url}",
         )
 
-    def _post(self, path: str, payload: dict[str, Any], *, resend_after_sending: bool) -> dict[str, Any]:
+    def _post(self, endpoint: _Endpoint, payload: dict[str, Any]) -> dict[str, Any]:
         body = encode_payload(payload)
         if self.dry_run:
-            log.info("Dry run, nothing sent: POST %s %s", path, body.decode())
-            return {"dry_run": True, "path": path, "body": payload}
-        url = f"{self.settings.base_url}{path}"
+            log.warning("Dry run, nothing sent: POST %s %s", endpoint.path, body.decode())
+            return {"dry_run": True, "path": endpoint.path, "body": payload}
+        url = f"{self.settings.base_url}{endpoint.path}"
         log.info("POST %s %s", url, body.decode())
         budget = RetryBudget(self.max_retry_wait)
         refreshed_token = False
@@ -168,29 +185,33 @@ class JourneysHook(BaseHook):
             token = self.tokens.get()
             try:
                 response = self.session.post(
-                    url, data=body, headers=self._headers(token), timeout=self.settings.timeout
+                    url,
+                    data=body,
+                    headers=self._headers(token),
+                    timeout=self.settings.timeout,
+                    allow_redirects=False,
                 )
             except requests.RequestException as err:
-                resend = _resend_after_transport_error(err, resend_after_sending)
+                resend = _after_transport_error(endpoint, err)
             else:
                 if response.status_code == 401 and not refreshed_token:
                     log.warning(
-                        "Airship answered 401 to POST %s; fetching a new token and resending once", path
+                        "POST %s answered 401; fetching a new token and resending once", endpoint.path
                     )
                     self.tokens.invalidate(token)
                     refreshed_token = True
                     continue
                 if 200 <= response.status_code < 300:
-                    return _success_body(response)
-                _log_failed_response(path, response)
-                resend = _resend_after_status(path, response, resend_after_sending)
+                    return _success_body(endpoint, response)
+                _log_failed_response(endpoint.path, response)
+                resend = _after_status(endpoint, response)
             wait = budget.next_wait(resend.requested_wait)
             if wait is None:
                 raise resend.give_up(
-                    f"POST {path} failed: {resend.reason}. Gave up after {budget.elapsed:.1f} s and "
+                    f"POST {endpoint.path} failed: {resend.reason}. Gave up after {budget.elapsed:.1f} s and "
                     f"{budget.resends} resend(s) (max_retry_wait={self.max_retry_wait:g} s). {resend.consequence}"
                 )
-            log.warning("POST %s: %s; resending in %.1f s", path, resend.reason, wait)
+            log.warning("POST %s: %s; resending in %.1f s", endpoint.path, resend.reason, wait)
             budget.wait(wait)
 
     def _headers(self, token: str) -> dict[str, str]:
@@ -200,6 +221,19 @@ class JourneysHook(BaseHook):
             "Content-Type": "application/json",
             "X-UA-Appkey": self.settings.app_key,
         }
+
+
+def _required_bool(name: str, value: object) -> bool:
+    # A string such as "False" is truthy: taken as given, it would turn resends on silently.
+    if not isinstance(value, bool):
+        raise JourneysArgumentError(f"{name} is {value!r}; it must be True or False")
+    return value
+
+
+def _required_seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise JourneysArgumentError(f"{name} is {value!r}; it must be a finite number of seconds, 0 or more")
+    return float(value)
 
 
 def _without_none(**fields: Any) -> dict[str, Any]:
@@ -215,24 +249,31 @@ def _never_sent(err: requests.RequestException) -> bool:
     return isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
 
 
-def _resend_after_transport_error(err: requests.RequestException, resend_after_sending: bool) -> _Resend:
+def _certificate_rejected(err: requests.RequestException) -> bool:
+    """True when TLS failed because the server's certificate did not verify: before anything was sent.
+
+    Other TLS errors can also happen while reading the answer, after the request went out.
+    """
+    cause = err.args[0] if err.args else None
+    reason = cause.reason if isinstance(cause, MaxRetryError) else None
+    return any(isinstance(arg, ssl.SSLCertVerificationError) for arg in getattr(reason, "args", ()))
+
+
+def _after_transport_error(endpoint: _Endpoint, err: requests.RequestException) -> _Resend:
     reason = f"{type(err).__name__}: {err}"
-    if isinstance(err, requests.exceptions.SSLError):
-        raise JourneysUnavailableError(f"TLS to Airship failed ({reason}); nothing was sent.") from None
+    if _certificate_rejected(err):
+        raise JourneysUnavailableError(
+            f"POST {endpoint.path}: Airship's TLS certificate did not verify ({reason}); nothing was sent."
+        ) from None
     if _never_sent(err):
         return _Resend(
             reason, None, JourneysUnavailableError, "Nothing was sent; Airflow may retry the task."
         )
-    if resend_after_sending:
-        return _Resend(reason, None, JourneysUnavailableError, _MAYBE_DONE_BUT_SAFE)
-    raise JourneysOutcomeUnknownError(
-        f"POST failed after the request was sent ({reason}). {_MAYBE_ENROLLED}"
-    ) from None
+    return _after_possible_delivery(endpoint, f"{reason}, after the request was sent")
 
 
-def _resend_after_status(path: str, response: requests.Response, resend_after_sending: bool) -> _Resend:
+def _after_status(endpoint: _Endpoint, response: requests.Response) -> _Resend:
     status = response.status_code
-    reason = f"HTTP {status}"
     if status == 429:
         return _Resend(
             "Airship rate limited it (HTTP 429)",
@@ -240,34 +281,41 @@ def _resend_after_status(path: str, response: requests.Response, resend_after_se
             JourneysRateLimitError,
             "Airship accepted nothing; Airflow may retry the task later.",
         )
-    if status >= 500 and resend_after_sending:
-        give_up = JourneysUnavailableError if path == EXIT_PATH else JourneysOutcomeUnknownError
-        consequence = _MAYBE_DONE_BUT_SAFE if path == EXIT_PATH else _MAYBE_ENROLLED
-        return _Resend(reason, None, give_up, consequence)
     if status >= 500:
-        raise JourneysOutcomeUnknownError(
-            f"POST {path} failed with {_describe_error(response)}. {_MAYBE_ENROLLED}"
-        )
+        return _after_possible_delivery(endpoint, _describe_error(response))
     if status == 401:
         raise JourneysAuthError(
-            f"Airship refused a freshly fetched token for POST {path} ({_describe_error(response)}). Check that the "
-            "OAuth client has the 'jny' scope and belongs to the connection's app key."
+            f"Airship refused a freshly fetched token for POST {endpoint.path} ({_describe_error(response)}). "
+            "Check that the OAuth client has the 'jny' scope and belongs to the connection's app key."
+        )
+    if 300 <= status < 400:
+        # Not followed: requests would resend the POST as a GET, and the body could go to another host.
+        raise JourneysApiError(
+            f"POST {endpoint.path} was redirected (HTTP {status} to {response.headers.get('Location')!r}) and "
+            "the redirect was not followed; set the connection's host to the Journeys API's own address.",
+            status_code=status,
+            body=_body(response),
         )
     raise JourneysApiError(
-        f"Airship rejected POST {path} with {_describe_error(response)}",
+        f"Airship rejected POST {endpoint.path} with {_describe_error(response)}",
         status_code=status,
         body=_body(response),
     )
 
 
+def _after_possible_delivery(endpoint: _Endpoint, reason: str) -> _Resend:
+    """A failure after which Airship may have acted on the request: resend only where that is harmless."""
+    if endpoint.resend_after_sending:
+        return _Resend(reason, None, endpoint.maybe_done_error, endpoint.maybe_done)
+    raise endpoint.maybe_done_error(f"POST {endpoint.path} failed: {reason}. {endpoint.maybe_done}")
+
+
 _MAYBE_ENROLLED = (
-    "The enrollment may or may not have happened. It is not resent, because a second trigger may enroll the "
-    "same users twice; check the Sequence before running the task again, or set retry_server_errors=True "
-    "if a double enrollment is harmless."
+    "The enrollment may or may not have happened. A trigger is not resent after such a failure unless "
+    "retry_server_errors=True, because a second trigger may enroll the same users twice; check the Sequence "
+    "before running the task again."
 )
-_MAYBE_DONE_BUT_SAFE = (
-    "The exit may or may not have happened; exiting again is harmless, so Airflow may retry."
-)
+_MAYBE_EXITED = "The exit may or may not have happened; exiting again is harmless, so Airflow may retry."
 
 
 def _body(response: requests.Response) -> Any:
@@ -277,9 +325,14 @@ def _body(response: requests.Response) -> Any:
         return response.text[:_SHOWN_BODY_CHARS]
 
 
-def _success_body(response: requests.Response) -> dict[str, Any]:
+def _success_body(endpoint: _Endpoint, response: requests.Response) -> dict[str, Any]:
     body = _body(response)
-    return body if isinstance(body, dict) else {"ok": True, "body": body}
+    if not isinstance(body, dict):
+        raise endpoint.maybe_done_error(
+            f"POST {endpoint.path} answered HTTP {response.status_code} with {body!r}, not Airship's JSON "
+            f"object; it may not have reached Airship. {endpoint.maybe_done}"
+        )
+    return body
 
 
 def _describe_error(response: requests.Response) -> str:

@@ -68,7 +68,7 @@ class ScriptedAnswer:
     status: int
     path: str | None = None
     body: Any = None
-    retry_after: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     close_without_answer: bool = False
 
@@ -223,16 +223,20 @@ class AirshipEmulator:
         times: int = 1,
         body: Any = None,
         retry_after: str | int | None = None,
+        headers: dict[str, str] | None = None,
         delay: float = 0.0,
         close_without_answer: bool = False,
     ) -> None:
         """Answer the next ``times`` calls on ``path`` (any path when None) with ``status`` instead.
 
+        ``retry_after`` and ``headers`` add response headers (``{"Location": ...}`` for a redirect);
         ``delay`` sleeps before answering (longer than the client's timeout, it makes a read timeout);
         ``close_without_answer`` reads the request, then closes the connection without a word.
         """
-        retry_after_text = None if retry_after is None else str(retry_after)
-        answer = ScriptedAnswer(status, path, body, retry_after_text, delay, close_without_answer)
+        extra_headers = dict(headers or {})
+        if retry_after is not None:
+            extra_headers["Retry-After"] = str(retry_after)
+        answer = ScriptedAnswer(status, path, body, extra_headers, delay, close_without_answer)
         with self._state.lock:
             self._state.script.extend([answer] * times)
 
@@ -367,8 +371,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _recorded(self, body: bytes, status: int, *, scripted: bool) -> RecordedRequest:
         host, port = self.client_address[:2]
         return RecordedRequest(
-            "POST", self.path, dict(self.headers.items()), body, status, scripted, (host, port)
+            self.command, self.path, dict(self.headers.items()), body, status, scripted, (host, port)
         )
+
+    def _refuse_method(self) -> None:
+        """Airship's Journeys endpoints take POST only; other methods are recorded and answered 405."""
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, headers, reply = _error_reply(405, "Method not allowed.")
+        self.server.emulator._record(self._recorded(body, status, scripted=False))
+        self._send(status, headers, reply)
+
+    do_GET = do_PUT = do_PATCH = do_DELETE = _refuse_method
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
         try:
@@ -435,6 +448,4 @@ def _scripted_reply(answer: ScriptedAnswer) -> tuple[int, dict[str, str], bytes]
         headers, reply = {"Content-Type": "text/plain"}, b"Unauthorized"
     else:
         _, headers, reply = _error_reply(answer.status, HTTPStatus(answer.status).phrase)
-    if answer.retry_after is not None:
-        headers = {**headers, "Retry-After": answer.retry_after}
-    return answer.status, headers, reply
+    return answer.status, {**headers, **answer.headers}, reply

@@ -14,7 +14,9 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_journeys.exceptions import (
     JourneysApiError,
+    JourneysArgumentError,
     JourneysAuthError,
+    JourneysConnectionConfigError,
     JourneysOutcomeUnknownError,
     JourneysRateLimitError,
     JourneysUnavailableError,
@@ -269,12 +271,95 @@ def test_trigger_is_resent_when_the_connection_was_refused(airship):
     assert [body["triggering_id"] for body in airship.accepted(TRIGGER_PATH)] == ["t", "t2"]
 
 
-def test_unreachable_airship_fails_saying_nothing_was_sent(set_connection, emulator):
+def test_unreachable_api_gives_up_within_max_retry_wait_saying_nothing_was_sent(airship):
+    hook = JourneysHook(max_retry_wait=1)
+    hook.tokens.get()
+    airship.stop()
+    with pytest.raises(JourneysUnavailableError, match=r"Connection.*Gave up after .*Nothing was sent"):
+        hook.trigger(AUDIENCE, "t")
+
+
+def test_unreachable_token_endpoint_fails_saying_nothing_was_sent_to_the_api(set_connection, emulator):
     connection = emulator.connection()
     emulator.stop()
     set_connection(connection)
-    with pytest.raises(JourneysUnavailableError, match="Nothing was sent"):
+    with pytest.raises(
+        JourneysUnavailableError, match=r"after 3 attempts.*Nothing was sent to the Journeys API"
+    ):
         JourneysHook().exit("t")
+
+
+def test_token_endpoint_5xx_is_retried_then_succeeds(airship):
+    airship.answer_next(503, path="/token", times=2)
+    assert JourneysHook().exit("t")["ok"] is True
+    assert [r.status for r in token_requests(airship)] == [503, 503, 200]
+
+
+def test_token_endpoint_that_keeps_failing_is_tried_three_times_then_fails(airship):
+    airship.answer_next(500, path="/token", times=5)
+    with pytest.raises(JourneysUnavailableError, match="after 3 attempts; last failure: HTTP 500"):
+        JourneysHook().trigger(AUDIENCE, "t")
+    assert len(token_requests(airship)) == 3
+    assert airship.received(TRIGGER_PATH) == []
+
+
+def test_token_answer_without_an_access_token_fails_clearly(airship):
+    airship.answer_next(200, path="/token", body={"token_type": "Bearer"})
+    with pytest.raises(JourneysAuthError, match="without an access_token"):
+        JourneysHook().trigger(AUDIENCE, "t")
+    assert airship.received(TRIGGER_PATH) == []
+
+
+def test_redirect_from_the_api_is_not_followed(airship):
+    airship.answer_next(302, path=TRIGGER_PATH, headers={"Location": "/somewhere-else"})
+    with pytest.raises(JourneysApiError, match=r"redirected \(HTTP 302 to '/somewhere-else'\)"):
+        JourneysHook().trigger(AUDIENCE, "t")
+    assert [(r.method, r.path) for r in airship.requests if r.path != "/token"] == [("POST", TRIGGER_PATH)]
+
+
+def test_redirect_from_the_token_endpoint_is_not_followed(airship):
+    airship.answer_next(307, path="/token", headers={"Location": f"{airship.url}/stolen"})
+    with pytest.raises(JourneysConnectionConfigError, match="redirect was not followed"):
+        JourneysHook().trigger(AUDIENCE, "t")
+    assert [r.path for r in airship.requests] == ["/token"]
+
+
+def test_2xx_whose_body_is_not_airships_json_fails_a_trigger_as_outcome_unknown(airship):
+    airship.answer_next(200, path=TRIGGER_PATH, body="<html>corporate proxy</html>")
+    with pytest.raises(JourneysOutcomeUnknownError, match="not Airship's JSON object"):
+        JourneysHook().trigger(AUDIENCE, "t")
+
+
+def test_trigger_that_keeps_losing_its_answer_with_retry_server_errors_fails_as_outcome_unknown(airship):
+    airship.answer_next(200, path=TRIGGER_PATH, close_without_answer=True, times=20)
+    with pytest.raises(JourneysOutcomeUnknownError, match="enrollment may or may not have happened"):
+        JourneysHook(retry_server_errors=True, max_retry_wait=1.5).trigger(AUDIENCE, "t")
+    assert len(airship.received(TRIGGER_PATH)) >= 2
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("retry_server_errors", "False"),
+        ("dry_run", "yes"),
+        ("max_retry_wait", float("nan")),
+        ("max_retry_wait", float("inf")),
+        ("max_retry_wait", -1),
+        ("max_retry_wait", "300"),
+        ("max_retry_wait", True),
+    ],
+)
+def test_hook_arguments_of_the_wrong_kind_are_refused(argument, value):
+    with pytest.raises(JourneysArgumentError, match=f"{argument} is "):
+        JourneysHook(**{argument: value})
+
+
+def test_a_send_logs_the_exact_body(airship, caplog):
+    with caplog.at_level("INFO"):
+        JourneysHook().trigger({"tag": "vip", "group": "loyalty"}, "t", entrance_id="e")
+    sent = '{"audience":{"tag":"vip","group":"loyalty"},"triggering_id":"t","entrance_id":"e"}'
+    assert f"POST {airship.url}{TRIGGER_PATH} {sent}" in caplog.text
+    assert airship.received(TRIGGER_PATH)[0].body == sent.encode()
 
 
 def test_test_connection_fetches_a_token_and_calls_no_journeys_endpoint(airship):

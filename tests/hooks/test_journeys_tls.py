@@ -1,0 +1,143 @@
+"""TLS failures: a certificate that does not verify means nothing was sent; a broken stream may mean it was."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from airflow_provider_journeys.exceptions import JourneysOutcomeUnknownError, JourneysUnavailableError
+from airflow_provider_journeys.hooks.journeys import JourneysHook
+
+LOOPBACK = "127.0.0.1"
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, LOOPBACK)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+class BrokenTlsServer:
+    """Reads each whole request over TLS, then answers with a corrupt TLS record instead of HTTP."""
+
+    def __init__(self, cert_path: Path, key_path: Path) -> None:
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert_path, key_path)
+        self.listener = socket.create_server((LOOPBACK, 0))
+        self.received: list[bytes] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"https://{LOOPBACK}:{self.listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                with self.context.wrap_socket(raw, server_side=True) as tls:
+                    self.received.append(self._read_request(tls))
+                    # An application-data record that cannot decrypt: the client's read fails mid-stream.
+                    raw.sendall(b"\x17\x03\x03\x00\x20" + b"\x00" * 32)
+            except (ssl.SSLError, OSError):
+                continue  # the client refused our certificate
+
+    @staticmethod
+    def _read_request(tls: ssl.SSLSocket) -> bytes:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += tls.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+        while len(body) < length:
+            body += tls.recv(65536)
+        return body
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def tls_server(certificate: tuple[Path, Path]) -> Iterator[BrokenTlsServer]:
+    server = BrokenTlsServer(*certificate)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def api_behind(airship, set_connection):
+    """Point the API host (not the token endpoint) at a given server."""
+
+    def point(url: str) -> None:
+        connection = airship.connection()
+        connection["host"] = url
+        set_connection(connection)
+
+    return point
+
+
+def test_certificate_that_does_not_verify_fails_at_once_saying_nothing_was_sent(tls_server, api_behind):
+    api_behind(tls_server.url)
+    with pytest.raises(JourneysUnavailableError, match=r"certificate did not verify.*nothing was sent"):
+        JourneysHook().trigger({"segment": "s"}, "t")
+    assert tls_server.received == []
+
+
+def test_tls_failure_after_sending_fails_a_trigger_as_outcome_unknown(
+    tls_server, api_behind, certificate, monkeypatch
+):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate[0]))
+    api_behind(tls_server.url)
+    with pytest.raises(JourneysOutcomeUnknownError, match="after the request was sent"):
+        JourneysHook().trigger({"segment": "s"}, "t")
+    assert tls_server.received == [b'{"audience":{"segment":"s"},"triggering_id":"t"}']
+
+
+def test_tls_failure_after_sending_resends_an_exit(tls_server, api_behind, certificate, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate[0]))
+    api_behind(tls_server.url)
+    with pytest.raises(JourneysUnavailableError, match="exiting again is harmless"):
+        JourneysHook(max_retry_wait=1.2).exit("t")
+    assert len(tls_server.received) >= 2
