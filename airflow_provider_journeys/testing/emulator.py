@@ -87,7 +87,25 @@ class _State:
     tokens: dict[str, _Token] = field(default_factory=dict)
     nonces: set[str] = field(default_factory=set)
     open_connections: set[socket.socket] = field(default_factory=set)
+    rate_limit: _RateLimit | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
+class _RateLimit:
+    """At most ``per_second`` Journeys calls in each wall-clock second; the rest get 429."""
+
+    per_second: int
+    retry_after: int
+    second: int = 0
+    calls: int = 0
+
+    def admits_one_more(self) -> bool:
+        now = int(time.time())
+        if now != self.second:
+            self.second, self.calls = now, 0
+        self.calls += 1
+        return self.calls <= self.per_second
 
 
 class AirshipEmulator:
@@ -250,6 +268,22 @@ class AirshipEmulator:
         with self._state.lock:
             return list(self._state.tokens)
 
+    def limit_rate(self, per_second: int | None, *, retry_after: int = 1) -> None:
+        """Answer Journeys calls beyond ``per_second`` in any one second with 429 and ``Retry-After``.
+
+        None lifts the limit.
+        """
+        with self._state.lock:
+            self._state.rate_limit = None if per_second is None else _RateLimit(per_second, retry_after)
+
+    def _rate_limited(self) -> int | None:
+        """The ``Retry-After`` to answer this Journeys call with, or None when it is within the limit."""
+        with self._state.lock:
+            limit = self._state.rate_limit
+            if limit is None or limit.admits_one_more():
+                return None
+            return limit.retry_after
+
     def _take_scripted(self, path: str) -> ScriptedAnswer | None:
         with self._state.lock:
             for answer in self._state.script:
@@ -361,6 +395,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == TOKEN_PATH:
             status, answer = emulator._issue_token(_form(body), self.headers.get("Authorization"))
             headers, reply = {"Content-Type": "application/json"}, json.dumps(answer).encode()
+        elif self.path in JOURNEYS_PATHS and (retry_after := emulator._rate_limited()) is not None:
+            status, headers, reply = _error_reply(429, "Too many requests.")
+            headers["Retry-After"] = str(retry_after)
         elif self.path in JOURNEYS_PATHS:
             status, headers, reply = _journeys_reply(emulator, self.path, self.headers, body)
         else:
