@@ -226,13 +226,15 @@ def test_wheel_declares_and_ships_the_apache_licence(
 # --- the sdist --------------------------------------------------------------------------------------
 
 
-def test_sdist_ships_readme_licence_pyproject_and_schemas(built: Built) -> None:
+def test_sdist_ships_docs_and_examples_but_not_the_test_suite(built: Built) -> None:
     root = built.sdist.name.removesuffix(".tar.gz")
     with tarfile.open(built.sdist) as sdist:
         names = set(sdist.getnames())
-    expected = [f"{root}/{name}" for name in ("README.md", "LICENSE", "pyproject.toml", *SCHEMAS)]
-    missing = [name for name in expected if name not in names]
+    shipped = ("README.md", "LICENSE", "CHANGELOG.md", "pyproject.toml", "docs/connection.md", *SCHEMAS)
+    missing = [name for name in (f"{root}/{name}" for name in shipped) if name not in names]
     assert not missing, f"missing from the sdist: {missing}"
+    assert f"{root}/example_dags/example_journeys_daily_enroll.py" in names
+    assert not [name for name in names if name.startswith(f"{root}/tests")]
 
 
 # --- the wheel installed into a fresh virtualenv ----------------------------------------------------
