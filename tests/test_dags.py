@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,18 @@ def test_deployment_wide_dry_run_runs_the_dag_and_sends_nothing(emulator):
     assert "Dry run, nothing sent: POST /api/journeys/trigger" in result.stdout + result.stderr
     assert '"entrance_id":"daily-20261127"' in result.stdout + result.stderr
     assert emulator.requests == []
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_trigger_mapped_over_50_audiences_enrolls_each_exactly_once_under_a_rate_limit(emulator, capsys):
+    emulator.limit_rate(5, retry_after=1)
+    assert_succeeded(airflow_dags_test("test_journeys_mapped_rate_limited", TEST_DAGS, emulator))
+    accepted = Counter(body["audience"]["segment"] for body in emulator.accepted(TRIGGER_PATH))
+    rate_limited = sum(request.status == 429 for request in emulator.received(TRIGGER_PATH))
+    with capsys.disabled():
+        print(
+            f"\nmapped load: 50 audiences; accepted {sum(accepted.values())}, answered 429 {rate_limited} times, "
+            f"sent twice {sum(count > 1 for count in accepted.values())}, lost {50 - len(accepted)}"
+        )
+    assert sorted(accepted) == [f"segment-{number:02d}" for number in range(50)]
+    assert set(accepted.values()) == {1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import socket
 import time
 from email.utils import formatdate
 from urllib.parse import quote
@@ -277,6 +278,59 @@ def test_unreachable_api_gives_up_within_max_retry_wait_saying_nothing_was_sent(
     airship.stop()
     with pytest.raises(JourneysUnavailableError, match=r"Connection.*Gave up after .*Nothing was sent"):
         hook.trigger(AUDIENCE, "t")
+
+
+@pytest.fixture
+def unanswered_port():
+    """A loopback port whose accept queue is full, so a new connection attempt times out."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    port = listener.getsockname()[1]
+    queued = []
+    for _ in range(3):
+        client = socket.socket()
+        client.settimeout(0.2)
+        try:
+            client.connect(("127.0.0.1", port))
+        except TimeoutError:
+            client.close()
+            break
+        queued.append(client)
+    yield port
+    for client in queued:
+        client.close()
+    listener.close()
+
+
+def test_connect_timeout_is_resent_then_gives_up_saying_nothing_was_sent(
+    airship, set_connection, unanswered_port
+):
+    connection = airship.connection()
+    connection["host"] = f"http://127.0.0.1:{unanswered_port}"
+    connection["extra"]["timeout"] = 0.3
+    set_connection(connection)
+    with pytest.raises(
+        JourneysUnavailableError,
+        match=r"ConnectTimeout.*Gave up after .* [1-9]\d* resend\(s\).*Nothing was sent",
+    ):
+        JourneysHook(max_retry_wait=1.5).trigger(AUDIENCE, "t")
+
+
+def test_slow_token_endpoint_is_tried_three_times_then_fails(emulator, set_connection):
+    connection = emulator.connection()
+    connection["extra"]["timeout"] = 0.3
+    set_connection(connection)
+    emulator.answer_next(200, path="/token", delay=0.6, times=3)
+    with pytest.raises(JourneysUnavailableError, match="after 3 attempts; last failure: ReadTimeout"):
+        JourneysHook().exit("t")
+    assert emulator.received(EXIT_PATH) == []
+
+
+@pytest.mark.parametrize("status", [400, 401])
+def test_token_endpoint_refusal_fails_at_once_naming_the_credentials(airship, status):
+    airship.answer_next(status, path="/token", body={"error": "invalid_client"})
+    with pytest.raises(JourneysAuthError, match=r"refused the credentials.*invalid_client"):
+        JourneysHook().trigger(AUDIENCE, "t")
+    assert len(token_requests(airship)) == 1
 
 
 def test_unreachable_token_endpoint_fails_saying_nothing_was_sent_to_the_api(set_connection, emulator):
