@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 # Airflow reads its configuration when first imported, so this must run before any test module imports it.
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="journeys-tests-airflow-home-")
@@ -21,6 +22,11 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 from airflow_provider_journeys.testing import AirshipEmulator  # noqa: E402
+
+# Property tests: the default profile draws about 2,000 payloads per run; ``--hypothesis-profile=long``
+# draws ten times as many. No deadline: examples that make HTTP calls vary with the machine's load.
+settings.register_profile("default", max_examples=1000, deadline=None)
+settings.register_profile("long", max_examples=10000, deadline=None)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONN_ENV = "AIRFLOW_CONN_AIRSHIP_DEFAULT"

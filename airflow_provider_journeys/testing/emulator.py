@@ -366,6 +366,8 @@ class AirshipEmulator:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so clients can show that they reuse connections
+    # Headers and body go out in two writes; with Nagle's algorithm the second waits ~40 ms for an ACK.
+    disable_nagle_algorithm = True
     server: Any
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -1,0 +1,168 @@
+"""Property-based tests: generated valid payloads go through untouched; every rule-breaking mutation is caught.
+
+Run more examples with ``pytest --hypothesis-profile=long`` (profiles are registered in conftest.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections import Counter
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from airflow_provider_journeys.exceptions import JourneysPayloadError
+from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH, JourneysHook
+from airflow_provider_journeys.validation import (
+    encode_payload,
+    validate_exit_payload,
+    validate_trigger_payload,
+)
+
+# The strategies below describe the Journeys rules independently of the schema files, so the two check
+# each other: a rule the schemas get wrong shows up here as a rejected valid payload or a missed mutation.
+ID_SELECTORS = (
+    "segment",
+    "named_user",
+    "channel",
+    "ios_channel",
+    "android_channel",
+    "amazon_channel",
+    "open_channel",
+)
+TRIGGER_KEYS = ("audience", "triggering_id", "entrance_id", "global_attributes")
+EXIT_KEYS = ("triggering_id", "entrance_id")
+
+
+def in_order(payload: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {key: payload[key] for key in keys if key in payload}
+
+
+text = st.text(max_size=12)
+ids = st.one_of(text, st.lists(text, min_size=1, max_size=4))
+digits = st.text(alphabet="0123456789", min_size=1, max_size=15)
+atomic_selectors = st.one_of(
+    st.builds(lambda key, value: {key: value}, st.sampled_from(ID_SELECTORS), ids),
+    st.builds(lambda tag: {"tag": tag}, ids),
+    st.builds(lambda tag, group: {"tag": tag, "group": group}, ids, text),
+    st.builds(lambda key, value: {key: value}, st.sampled_from(("static_list", "subscription_list")), text),
+    st.builds(lambda sender, msisdn: {"sms_id": {"sender": sender, "msisdn": msisdn}}, digits, digits),
+)
+selectors = st.recursive(
+    atomic_selectors,
+    lambda inner: st.one_of(
+        st.builds(
+            lambda op, items: {op: items},
+            st.sampled_from(("and", "or")),
+            st.lists(inner, min_size=1, max_size=3),
+        ),
+        st.builds(lambda item: {"not": item}, inner),
+    ),
+    max_leaves=6,
+)
+triggering_ids = st.one_of(
+    st.text(min_size=1, max_size=256), st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=10)
+)
+entrance_ids = st.text(min_size=1, max_size=64)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=8,
+)
+global_attributes = st.dictionaries(
+    text.filter(lambda key: not key.startswith("ua_")), json_values, max_size=4
+)
+trigger_payloads = st.fixed_dictionaries(
+    {"audience": selectors, "triggering_id": triggering_ids},
+    optional={"entrance_id": entrance_ids, "global_attributes": global_attributes},
+)
+exit_payloads = st.fixed_dictionaries(
+    {"triggering_id": triggering_ids}, optional={"entrance_id": entrance_ids}
+)
+
+NOT_JSON = (math.nan, math.inf, {1, 2}, b"bytes", datetime.datetime(2026, 11, 27), ("a", "tuple"))
+
+
+def _mutations(payload: dict[str, Any]) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
+    """Each breaks exactly one rule of a valid trigger payload; the name says which."""
+
+    def mutated(name: str, **changes: Any) -> tuple[str, dict[str, Any]]:
+        return name, {**payload, **changes}
+
+    return st.one_of(
+        st.sampled_from(("audience", "triggering_id")).map(
+            lambda key: (f"missing {key}", {k: v for k, v in payload.items() if k != key})
+        ),
+        st.sampled_from([42, None, {"id": "x"}, ""]).map(
+            lambda bad: mutated("bad triggering_id", triggering_id=bad)
+        ),
+        st.integers(257, 400).map(lambda n: mutated("triggering_id too long", triggering_id="t" * n)),
+        st.integers(11, 20).map(lambda n: mutated("too many triggering ids", triggering_id=["t"] * n)),
+        st.integers(65, 200).map(lambda n: mutated("entrance_id too long", entrance_id="e" * n)),
+        st.sampled_from([7, [], ""]).map(lambda bad: mutated("bad entrance_id", entrance_id=bad)),
+        text.map(lambda key: mutated("unknown top-level key", **{f"x_{key}": 1})),
+        text.map(lambda key: mutated("ua_ attribute", global_attributes={f"ua_{key}": 1})),
+        st.sampled_from(("segmnet", "Segment", "tags", "")).map(
+            lambda key: mutated("unknown selector", audience={key: "s"})
+        ),
+        st.sampled_from(ID_SELECTORS).map(lambda key: mutated("1001 ids", audience={key: ["i"] * 1001})),
+        st.just(mutated("two selectors", audience={"segment": "s", "named_user": "u"})),
+        st.just(mutated("string audience", audience="all")),
+        st.sampled_from(NOT_JSON).map(lambda bad: mutated("not JSON", global_attributes={"value": bad})),
+        st.sampled_from(NOT_JSON).map(
+            lambda bad: mutated("not JSON in audience", audience={"named_user": [bad]})
+        ),
+    )
+
+
+@pytest.fixture
+def hook(airship) -> JourneysHook:
+    return JourneysHook()
+
+
+def test_every_valid_payload_is_accepted_and_sent_byte_for_byte(airship, hook, capsys):
+    tried: Counter[str] = Counter()
+
+    @settings(max_examples=settings().max_examples // 2)
+    @given(trigger=trigger_payloads, exit_=exit_payloads)
+    def check(trigger: dict[str, Any], exit_: dict[str, Any]) -> None:
+        validate_trigger_payload(trigger)
+        validate_exit_payload(exit_)
+        assert hook.trigger(**trigger)["ok"] is True
+        assert hook.exit(**exit_)["ok"] is True
+        # Byte for byte, with the top-level keys in the hook's parameter order and everything inside as given.
+        assert airship.received(TRIGGER_PATH)[-1].body == encode_payload(in_order(trigger, TRIGGER_KEYS))
+        assert airship.received(EXIT_PATH)[-1].body == encode_payload(in_order(exit_, EXIT_KEYS))
+        tried["payloads"] += 2
+
+    check()
+    accepted = len(airship.accepted(TRIGGER_PATH)) + len(airship.accepted(EXIT_PATH))
+    with capsys.disabled():
+        print(f"\nvalid payloads: tried {tried['payloads']}, accepted by the emulator {accepted}")
+    assert accepted == tried["payloads"]
+
+
+def test_every_rule_breaking_mutation_is_rejected_with_a_path_and_sends_nothing(airship, hook, capsys):
+    rejected: Counter[str] = Counter()
+
+    @settings(max_examples=settings().max_examples)
+    @given(case=trigger_payloads.flatmap(_mutations))
+    def check(case: tuple[str, dict[str, Any]]) -> None:
+        name, payload = case
+        with pytest.raises(JourneysPayloadError) as raised:
+            if set(payload) <= set(TRIGGER_KEYS) and {"audience", "triggering_id"} <= set(payload):
+                hook.trigger(**payload)
+            else:
+                validate_trigger_payload(payload)
+        assert raised.value.violations
+        assert all(path.startswith("$") and reason for path, reason in raised.value.violations)
+        rejected[name] += 1
+
+    check()
+    with capsys.disabled():
+        print(f"\nmutations: rejected {sum(rejected.values())} ({dict(sorted(rejected.items()))}), sent 0")
+    assert airship.requests == []
+    assert len(rejected) >= 10  # most kinds of mutation were drawn
