@@ -59,3 +59,16 @@ class JourneysRateLimitError(AirflowException):
 
 class JourneysUnavailableError(AirflowException):
     """Airship could not be reached or kept failing, and resending is safe (no enrollment happened)."""
+
+
+class JourneysWaitRequested(Exception):
+    """Airship asked for a wait longer than the hook's ``defer_waits_longer_than``: nothing was accepted.
+
+    Not an Airflow error: the deferrable operators catch it and wait on a timer trigger instead of on the
+    worker, then send again. ``waited`` is the time already spent on this request.
+    """
+
+    def __init__(self, seconds: float, waited: float) -> None:
+        self.seconds = seconds
+        self.waited = waited
+        super().__init__(f"Airship asked to wait {seconds:.1f} s before resending")

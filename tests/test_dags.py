@@ -136,3 +136,17 @@ def test_trigger_mapped_over_50_audiences_enrolls_each_exactly_once_under_a_rate
         )
     assert sorted(accepted) == [f"segment-{number:02d}" for number in range(50)]
     assert set(accepted.values()) == {1}
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_deferrable_trigger_waits_out_a_long_retry_after_on_the_triggerer_then_sends(emulator):
+    emulator.answer_next(429, path=TRIGGER_PATH, retry_after=3)
+    result = airflow_dags_test("test_journeys_deferrable", TEST_DAGS, emulator)
+    assert_succeeded(result)
+    output = result.stdout + result.stderr
+    assert "deferring for 3.0 s before resending" in output
+    assert "new_state=deferred" in output
+    first, second = emulator.received(TRIGGER_PATH)
+    assert (first.status, second.status) == (429, 200)
+    assert second.at - first.at >= 2.5
+    assert second.json["entrance_id"] == "deferred-20261127"

@@ -25,6 +25,7 @@ from airflow_provider_journeys.exceptions import (
     JourneysOutcomeUnknownError,
     JourneysRateLimitError,
     JourneysUnavailableError,
+    JourneysWaitRequested,
 )
 from airflow_provider_journeys.retry import DEFAULT_MAX_RETRY_WAIT_SECONDS, RetryBudget, retry_after_seconds
 from airflow_provider_journeys.validation import (
@@ -77,6 +78,9 @@ class JourneysHook(BaseHook):
     :param max_retry_wait: The most seconds to spend resending (rate limits, outages) before failing.
     :param dry_run: Validate, log and return the body that would be sent, and send nothing: no connection
         lookup, no token, no call to Airship.
+    :param defer_waits_longer_than: Instead of sleeping longer than this many seconds before a resend,
+        raise :class:`~airflow_provider_journeys.exceptions.JourneysWaitRequested` (the deferrable
+        operators wait on the triggerer instead). None always sleeps.
     """
 
     conn_name_attr = "airship_conn_id"
@@ -91,6 +95,7 @@ class JourneysHook(BaseHook):
         retry_server_errors: bool = False,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
         dry_run: bool = False,
+        defer_waits_longer_than: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -98,6 +103,11 @@ class JourneysHook(BaseHook):
         self.retry_server_errors = _required_bool("retry_server_errors", retry_server_errors)
         self.max_retry_wait = _required_seconds("max_retry_wait", max_retry_wait)
         self.dry_run = _required_bool("dry_run", dry_run)
+        self.defer_waits_longer_than = (
+            None
+            if defer_waits_longer_than is None
+            else _required_seconds("defer_waits_longer_than", defer_waits_longer_than)
+        )
 
     def __repr__(self) -> str:
         dry_run = ", dry_run=True" if self.dry_run else ""
@@ -211,6 +221,11 @@ class JourneysHook(BaseHook):
                     f"POST {endpoint.path} failed: {resend.reason}. Gave up after {budget.elapsed:.1f} s and "
                     f"{budget.resends} resend(s) (max_retry_wait={self.max_retry_wait:g} s). {resend.consequence}"
                 )
+            if self.defer_waits_longer_than is not None and wait > self.defer_waits_longer_than:
+                log.warning(
+                    "POST %s: %s; deferring for %.1f s before resending", endpoint.path, resend.reason, wait
+                )
+                raise JourneysWaitRequested(wait, budget.elapsed)
             log.warning("POST %s: %s; resending in %.1f s", endpoint.path, resend.reason, wait)
             budget.wait(wait)
 

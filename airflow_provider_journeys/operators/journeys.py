@@ -6,11 +6,12 @@ hook (and ``requests``) and the validator load inside ``execute``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, conf
 
-from airflow_provider_journeys.exceptions import JourneysArgumentError
+from airflow_provider_journeys.exceptions import JourneysArgumentError, JourneysWaitRequested
 from airflow_provider_journeys.retry import DEFAULT_MAX_RETRY_WAIT_SECONDS
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from airflow_provider_journeys.hooks.journeys import JourneysHook
 
 DEFAULT_CONN_ID = "airship_default"
+DEFAULT_DEFER_WAITS_LONGER_THAN_SECONDS = 60.0
 # ``[journeys] dry_run`` (env AIRFLOW__JOURNEYS__DRY_RUN) turns dry runs on for a whole deployment.
 DRY_RUN_CONFIG = ("journeys", "dry_run")
 _TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
@@ -28,7 +30,7 @@ _FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
 
 class _JourneysOperator(BaseOperator):
-    """What both Journeys operators share: the connection, the retry budget, dry runs, and the hook."""
+    """What both Journeys operators share: the connection, the retry budget, dry runs, deferral, the hook."""
 
     def __init__(
         self,
@@ -36,6 +38,8 @@ class _JourneysOperator(BaseOperator):
         airship_conn_id: str,
         max_retry_wait: float,
         dry_run: bool | str | None,
+        deferrable: bool,
+        defer_waits_longer_than: float,
         retry_server_errors: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -44,18 +48,48 @@ class _JourneysOperator(BaseOperator):
         self.max_retry_wait = max_retry_wait
         # Not ``self.dry_run``: that name is BaseOperator's dry_run() method.
         self.dry_run_setting = dry_run
+        self.deferrable = deferrable
+        self.defer_waits_longer_than = defer_waits_longer_than
         self.retry_server_errors = retry_server_errors
 
     @property
     def hook(self) -> JourneysHook:
+        return self._hook(self.max_retry_wait)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        # The hook validates the rendered payload before it fetches a token or sends anything.
+        return self._send_or_defer(waited=0.0)
+
+    def resume_after_wait(self, context: Context, event: Any = None, waited: float = 0.0) -> dict[str, Any]:
+        """Called when the timer trigger fires: send again, with what is left of the retry budget."""
+        return self._send_or_defer(waited)
+
+    def _send_or_defer(self, waited: float) -> dict[str, Any]:
+        try:
+            return self._send(self._hook(max(0.0, self.max_retry_wait - waited)))
+        except JourneysWaitRequested as wait:
+            # Only the wait runs on the triggerer; the POST always runs here, on a worker.
+            from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+
+            self.defer(
+                trigger=TimeDeltaTrigger(timedelta(seconds=wait.seconds)),
+                method_name="resume_after_wait",
+                kwargs={"waited": waited + wait.waited + wait.seconds},
+            )
+
+    def _send(self, hook: JourneysHook) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _hook(self, max_retry_wait: float) -> JourneysHook:
         # Imported here, not at the top: the hook pulls in requests, which DAG parsing must not pay for.
         from airflow_provider_journeys.hooks.journeys import JourneysHook
 
         return JourneysHook(
             self.airship_conn_id,
             retry_server_errors=self.retry_server_errors,
-            max_retry_wait=self.max_retry_wait,
+            max_retry_wait=max_retry_wait,
             dry_run=self.dry_run_in_effect(),
+            defer_waits_longer_than=self.defer_waits_longer_than if self.deferrable else None,
         )
 
     def dry_run_in_effect(self) -> bool:
@@ -93,6 +127,10 @@ class JourneysTriggerOperator(_JourneysOperator):
     :param max_retry_wait: The most seconds to spend resending (rate limits, outages) before failing.
     :param dry_run: Render and validate, log and return the body that would be sent, and send nothing
         (no token either). None follows the deployment's ``[journeys] dry_run`` setting. (templated)
+    :param deferrable: When Airship asks to wait longer than ``defer_waits_longer_than`` seconds (a long
+        ``Retry-After``), free the worker slot and wait on the triggerer, then send again from a worker.
+        Defaults to ``[operators] default_deferrable``.
+    :param defer_waits_longer_than: The shortest wait worth deferring for, in seconds.
     """
 
     template_fields: Sequence[str] = (
@@ -121,12 +159,16 @@ class JourneysTriggerOperator(_JourneysOperator):
         retry_server_errors: bool = False,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
         dry_run: bool | str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        defer_waits_longer_than: float = DEFAULT_DEFER_WAITS_LONGER_THAN_SECONDS,
         **kwargs: Any,
     ) -> None:
         super().__init__(
             airship_conn_id=airship_conn_id,
             max_retry_wait=max_retry_wait,
             dry_run=dry_run,
+            deferrable=deferrable,
+            defer_waits_longer_than=defer_waits_longer_than,
             retry_server_errors=retry_server_errors,
             **kwargs,
         )
@@ -135,9 +177,8 @@ class JourneysTriggerOperator(_JourneysOperator):
         self.entrance_id = entrance_id
         self.global_attributes = global_attributes
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        # The hook validates the rendered payload before it fetches a token or sends anything.
-        return self.hook.trigger(
+    def _send(self, hook: JourneysHook) -> dict[str, Any]:
+        return hook.trigger(
             audience=self.audience,
             triggering_id=self.triggering_id,
             entrance_id=self.entrance_id,
@@ -160,6 +201,9 @@ class JourneysExitOperator(_JourneysOperator):
     :param max_retry_wait: The most seconds to spend resending (rate limits, outages) before failing.
     :param dry_run: Render and validate, log and return the body that would be sent, and send nothing
         (no token either). None follows the deployment's ``[journeys] dry_run`` setting. (templated)
+    :param deferrable: Wait out long ``Retry-After`` answers on the triggerer instead of on a worker, as
+        for :class:`JourneysTriggerOperator`. Defaults to ``[operators] default_deferrable``.
+    :param defer_waits_longer_than: The shortest wait worth deferring for, in seconds.
     """
 
     template_fields: Sequence[str] = ("triggering_id", "entrance_id", "airship_conn_id", "dry_run_setting")
@@ -174,14 +218,20 @@ class JourneysExitOperator(_JourneysOperator):
         airship_conn_id: str = DEFAULT_CONN_ID,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
         dry_run: bool | str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        defer_waits_longer_than: float = DEFAULT_DEFER_WAITS_LONGER_THAN_SECONDS,
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            airship_conn_id=airship_conn_id, max_retry_wait=max_retry_wait, dry_run=dry_run, **kwargs
+            airship_conn_id=airship_conn_id,
+            max_retry_wait=max_retry_wait,
+            dry_run=dry_run,
+            deferrable=deferrable,
+            defer_waits_longer_than=defer_waits_longer_than,
+            **kwargs,
         )
         self.triggering_id = triggering_id
         self.entrance_id = entrance_id
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        # The hook validates the rendered payload before it fetches a token or sends anything.
-        return self.hook.exit(triggering_id=self.triggering_id, entrance_id=self.entrance_id)
+    def _send(self, hook: JourneysHook) -> dict[str, Any]:
+        return hook.exit(triggering_id=self.triggering_id, entrance_id=self.entrance_id)

@@ -51,6 +51,8 @@ class RecordedRequest:
     scripted: bool
     # The client's (host, port): requests sent over one kept-alive connection share it.
     client: tuple[str, int]
+    # When it arrived (``time.time()``).
+    at: float
 
     @property
     def json(self) -> Any:
@@ -410,7 +412,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _recorded(self, body: bytes, status: int, *, scripted: bool) -> RecordedRequest:
         host, port = self.client_address[:2]
         return RecordedRequest(
-            self.command, self.path, dict(self.headers.items()), body, status, scripted, (host, port)
+            self.command,
+            self.path,
+            dict(self.headers.items()),
+            body,
+            status,
+            scripted,
+            (host, port),
+            time.time(),
         )
 
     def _refuse_method(self) -> None:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pendulum
 import pytest
+from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk import DAG
+from airflow.sdk.exceptions import TaskDeferred
 
-from airflow_provider_journeys.exceptions import JourneysArgumentError, JourneysPayloadError
+from airflow_provider_journeys.exceptions import (
+    JourneysArgumentError,
+    JourneysPayloadError,
+    JourneysRateLimitError,
+)
 from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH
 from airflow_provider_journeys.operators.journeys import JourneysExitOperator, JourneysTriggerOperator
 
@@ -165,3 +172,57 @@ def test_dry_run_that_renders_to_neither_true_nor_false_is_an_error(airship):
     with pytest.raises(JourneysArgumentError, match="dry_run is 'maybe'"):
         operator.execute({})
     assert airship.requests == []
+
+
+def test_deferrable_operator_defers_on_a_long_retry_after_and_sends_again_when_resumed(airship):
+    airship.answer_next(429, path=TRIGGER_PATH, retry_after=30)
+    operator = JourneysTriggerOperator(
+        task_id="enroll",
+        audience={"segment": "s"},
+        triggering_id="seq",
+        deferrable=True,
+        defer_waits_longer_than=10,
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute({})
+    assert isinstance(deferred.value.trigger, TimeDeltaTrigger)
+    assert deferred.value.method_name == "resume_after_wait"
+    assert 29 <= deferred.value.kwargs["waited"] <= 31
+    assert [r.status for r in airship.received(TRIGGER_PATH)] == [429]  # nothing slept on the worker
+
+    assert operator.resume_after_wait({}, event=None, **deferred.value.kwargs)["ok"] is True
+    assert [r.status for r in airship.received(TRIGGER_PATH)] == [429, 200]
+
+
+def test_waits_shorter_than_the_threshold_are_slept_not_deferred(airship):
+    airship.answer_next(429, path=EXIT_PATH, retry_after=1)
+    operator = JourneysExitOperator(
+        task_id="exit", triggering_id="seq", deferrable=True, defer_waits_longer_than=5
+    )
+    assert operator.execute({})["ok"] is True
+
+
+def test_a_wait_past_max_retry_wait_fails_instead_of_deferring(airship):
+    airship.answer_next(429, path=EXIT_PATH, retry_after=30)
+    operator = JourneysExitOperator(
+        task_id="exit", triggering_id="seq", deferrable=True, defer_waits_longer_than=5, max_retry_wait=10
+    )
+    with pytest.raises(JourneysRateLimitError):
+        operator.execute({})
+
+
+def test_resumed_operator_has_only_the_rest_of_its_retry_budget(airship):
+    airship.answer_next(429, path=EXIT_PATH, retry_after=2)
+    operator = JourneysExitOperator(task_id="exit", triggering_id="seq", max_retry_wait=60)
+    with pytest.raises(JourneysRateLimitError):
+        operator.resume_after_wait({}, event=None, waited=59)
+
+
+def test_deferrable_defaults_to_airflows_default_deferrable_setting():
+    code = (
+        "from airflow_provider_journeys.operators.journeys import JourneysExitOperator\n"
+        "print(JourneysExitOperator(task_id='e', triggering_id='t').deferrable)"
+    )
+    env = {**os.environ, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert result.stdout.strip() == "True"
