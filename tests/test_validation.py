@@ -310,3 +310,13 @@ def test_hook_sends_a_valid_edge_exit_exactly_as_given(airship):
     assert airship.accepted("/api/journeys/exit") == [
         {"triggering_id": ["t" * 256] * 10, "entrance_id": "e" * 64}
     ]
+
+
+def test_schema_files_are_read_and_compiled_once_per_process():
+    from airflow_provider_journeys.validation import _validator
+
+    for number in range(200):
+        payload_violations("trigger", {"audience": {"tag": f"t{number}"}, "triggering_id": "seq"})
+        payload_violations("exit", {"triggering_id": f"seq-{number}"})
+    assert _validator.cache_info().currsize == 2
+    assert _validator.cache_info().misses <= 2
