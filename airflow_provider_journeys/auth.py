@@ -68,6 +68,7 @@ class OAuthTokens:
                     auth=self._basic_auth(),
                     headers={"Accept": "application/json"},
                     timeout=self._settings.timeout,
+                    verify=self._settings.verify,
                     # A redirect would carry the credentials to wherever it points.
                     allow_redirects=False,
                 )

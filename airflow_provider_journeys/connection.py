@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,6 +39,8 @@ class AirshipSettings:
     oauth_url: str
     scope: str
     timeout: float
+    # True (the system's CA certificates) or the path of a CA bundle; TLS verification cannot be turned off.
+    verify: bool | str = True
     client_secret: str | None = field(default=None, repr=False)
     private_key: EllipticCurvePrivateKey | None = field(default=None, repr=False)
 
@@ -63,6 +66,7 @@ class AirshipSettings:
             oauth_url=_require_secure_url(conn, "extra 'oauth_url'", oauth_url),
             scope=_text(extra, "scope") or DEFAULT_SCOPE,
             timeout=_timeout(conn, extra),
+            verify=_verify(conn, extra),
             client_secret=client_secret,
             # The key serves only when there is no secret; an unused key is not parsed.
             private_key=_private_key(conn, private_key_pem)
@@ -128,6 +132,23 @@ def _private_key(conn: Connection, pem: str) -> EllipticCurvePrivateKey:
             f"Connection {conn.conn_id!r}: extra 'private_key' is not an unencrypted PEM EC P-384 private key"
         )
     return key
+
+
+def _verify(conn: Connection, extra: dict[str, Any]) -> bool | str:
+    """Extra ``verify``: a CA bundle for corporate TLS proxies. Turning verification off is refused."""
+    value = extra.get("verify")
+    if value is None or value is True or str(value).strip().lower() in {"", "true"}:
+        return True
+    if value is False or str(value).strip().lower() in {"false", "0", "no", "off"}:
+        raise JourneysConnectionConfigError(
+            f"Connection {conn.conn_id!r}: extra 'verify' cannot turn TLS verification off; give the path of a "
+            "CA bundle (PEM) instead"
+        )
+    if not Path(str(value)).is_file():
+        raise JourneysConnectionConfigError(
+            f"Connection {conn.conn_id!r}: extra 'verify' is {value!r}, which is not a CA bundle file"
+        )
+    return str(value)
 
 
 def _join_host_port(conn: Connection, host: str, port: int | None) -> str:

@@ -95,6 +95,12 @@ def get_provider_info() -> dict[str, Any]:
                         "(https://oauth2.asnapius.com/token for us).",
                         "schema": {"type": ["string", "null"]},
                     },
+                    "verify": {
+                        "label": "CA bundle path",
+                        "description": "Path of a CA bundle (PEM) to verify Airship's TLS certificate with, "
+                        "for corporate TLS proxies. Verification cannot be turned off.",
+                        "schema": {"type": ["string", "null"]},
+                    },
                     "timeout": {
                         "label": "Timeout (seconds)",
                         "description": "Seconds to wait for each HTTP request.",

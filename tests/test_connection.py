@@ -300,3 +300,22 @@ def test_user_info_in_a_url_is_refused_without_being_shown(config_error, field, 
 @pytest.mark.parametrize("host", ["::1", "https://h:abc"])
 def test_a_host_that_is_not_a_url_is_refused_naming_the_field(config_error, host):
     assert "host is not a URL with a host" in config_error(connection(host=host))
+
+
+@pytest.mark.parametrize("value", [False, "false", "0", "off"])
+def test_tls_verification_cannot_be_turned_off(config_error, value):
+    message = config_error(connection(extra={"verify": value}))
+    assert "cannot turn TLS verification off" in message
+
+
+def test_verify_must_name_an_existing_ca_bundle(config_error, tmp_path):
+    assert "not a CA bundle file" in config_error(connection(extra={"verify": str(tmp_path / "missing.pem")}))
+
+
+def test_verify_path_is_kept_and_defaults_to_the_system_store(set_connection, tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    set_connection(connection(extra={"verify": str(bundle)}))
+    assert JourneysHook().settings.verify == str(bundle)
+    set_connection(connection())
+    assert JourneysHook().settings.verify is True

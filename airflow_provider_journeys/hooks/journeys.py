@@ -199,6 +199,8 @@ class JourneysHook(BaseHook):
                     data=body,
                     headers=self._headers(token),
                     timeout=self.settings.timeout,
+                    # Per request, so that REQUESTS_CA_BUNDLE cannot override the connection's choice.
+                    verify=self.settings.verify,
                     allow_redirects=False,
                 )
             except requests.RequestException as err:

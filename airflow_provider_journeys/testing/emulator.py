@@ -15,6 +15,7 @@ import contextlib
 import json
 import secrets
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -22,12 +23,15 @@ from collections import deque
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote
 
 import jwt
 
 from airflow_provider_journeys.validation import PayloadKind, payload_violations
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TOKEN_PATH = "/token"
 JOURNEYS_PATHS: dict[str, PayloadKind] = {"/api/journeys/trigger": "trigger", "/api/journeys/exit": "exit"}
@@ -120,6 +124,8 @@ class AirshipEmulator:
     :param public_key: PEM public key (EC P-384) that verifies assertion-grant JWTs; None refuses that grant.
     :param port: The port to listen on; 0 picks a free one.
     :param token_lifetime: ``expires_in`` of issued tokens, in seconds.
+    :param certificate: ``(cert_file, key_file)`` PEM paths: serve https instead of http (give clients the
+        certificate as the connection's ``verify`` CA bundle).
     """
 
     def __init__(
@@ -131,12 +137,17 @@ class AirshipEmulator:
         public_key: str | None = None,
         port: int = 0,
         token_lifetime: int = 3600,
+        certificate: tuple[str | Path, str | Path] | None = None,
     ) -> None:
         self.app_key = app_key
         self.client_id = client_id
         self.client_secret = client_secret
         self.public_key = public_key
         self.token_lifetime = token_lifetime
+        self._tls: ssl.SSLContext | None = None
+        if certificate is not None:
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(*certificate)
         self._state = _State()
         self._server = self._listen(port)
         self._thread: threading.Thread | None = None
@@ -148,7 +159,7 @@ class AirshipEmulator:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self._tls else 'http'}://{host!s}:{port}"
 
     @property
     def oauth_url(self) -> str:
@@ -188,6 +199,11 @@ class AirshipEmulator:
 
     def _listen(self, port: int) -> ThreadingHTTPServer:
         server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        if self._tls is not None:
+            # The handshake happens on the first read, in the request's own thread.
+            server.socket = self._tls.wrap_socket(
+                server.socket, server_side=True, do_handshake_on_connect=False
+            )
         server.daemon_threads = True
         server.emulator = self  # type: ignore[attr-defined]
         return server

@@ -18,6 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from airflow_provider_journeys.exceptions import JourneysOutcomeUnknownError, JourneysUnavailableError
 from airflow_provider_journeys.hooks.journeys import JourneysHook
+from airflow_provider_journeys.testing import AirshipEmulator
 
 LOOPBACK = "127.0.0.1"
 
@@ -107,15 +108,45 @@ def tls_server(certificate: tuple[Path, Path]) -> Iterator[BrokenTlsServer]:
 
 
 @pytest.fixture
-def api_behind(airship, set_connection):
-    """Point the API host (not the token endpoint) at a given server."""
+def api_behind(airship, set_connection, certificate):
+    """Point the API host (not the token endpoint) at a given server, trusting our CA or not."""
 
-    def point(url: str) -> None:
+    def point(url: str, *, trusted: bool = False) -> None:
         connection = airship.connection()
         connection["host"] = url
+        if trusted:
+            connection["extra"]["verify"] = str(certificate[0])
         set_connection(connection)
 
     return point
+
+
+@pytest.fixture
+def tls_airship(certificate, set_connection):
+    """The emulator over https, with a connection whose extra ``verify`` trusts its certificate."""
+    with AirshipEmulator(certificate=certificate) as emulator:
+        connection = emulator.connection()
+        connection["extra"]["verify"] = str(certificate[0])
+        set_connection(connection)
+        yield emulator
+
+
+def test_a_ca_bundle_in_the_connection_verifies_a_private_tls_endpoint(tls_airship, monkeypatch, tmp_path):
+    # An unrelated bundle in the environment must not override the connection's own.
+    other = tmp_path / "other.pem"
+    other.write_text("not a certificate")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(other))
+    assert tls_airship.url.startswith("https://")
+    assert JourneysHook().trigger({"segment": "s"}, "t")["ok"] is True
+    assert [r.path for r in tls_airship.requests] == ["/token", "/api/journeys/trigger"]
+
+
+def test_without_the_ca_bundle_the_private_endpoint_is_refused(tls_airship, set_connection):
+    connection = tls_airship.connection()
+    set_connection(connection)
+    with pytest.raises(JourneysUnavailableError, match="CERTIFICATE_VERIFY_FAILED"):
+        JourneysHook().trigger({"segment": "s"}, "t")
+    assert tls_airship.requests == []
 
 
 def test_certificate_that_does_not_verify_fails_at_once_saying_nothing_was_sent(tls_server, api_behind):
@@ -125,19 +156,15 @@ def test_certificate_that_does_not_verify_fails_at_once_saying_nothing_was_sent(
     assert tls_server.received == []
 
 
-def test_tls_failure_after_sending_fails_a_trigger_as_outcome_unknown(
-    tls_server, api_behind, certificate, monkeypatch
-):
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate[0]))
-    api_behind(tls_server.url)
+def test_tls_failure_after_sending_fails_a_trigger_as_outcome_unknown(tls_server, api_behind):
+    api_behind(tls_server.url, trusted=True)
     with pytest.raises(JourneysOutcomeUnknownError, match="after the request was sent"):
         JourneysHook().trigger({"segment": "s"}, "t")
     assert tls_server.received == [b'{"audience":{"segment":"s"},"triggering_id":"t"}']
 
 
-def test_tls_failure_after_sending_resends_an_exit(tls_server, api_behind, certificate, monkeypatch):
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate[0]))
-    api_behind(tls_server.url)
+def test_tls_failure_after_sending_resends_an_exit(tls_server, api_behind):
+    api_behind(tls_server.url, trusted=True)
     with pytest.raises(JourneysUnavailableError, match="exiting again is harmless"):
         JourneysHook(max_retry_wait=1.2).exit("t")
     assert len(tls_server.received) >= 2
