@@ -277,7 +277,15 @@ def test_connection_form_lists_airship_with_relabeled_and_hidden_standard_fields
 
 def test_connection_form_shows_every_airship_extra_field_with_label_description_and_default(api_server):
     extra_fields = airship_hook_meta(api_server)["extra_fields"]
-    assert set(extra_fields) == {"client_id", "region", "private_key", "scope", "oauth_url", "timeout"}
+    assert set(extra_fields) == {
+        "client_id",
+        "region",
+        "private_key",
+        "scope",
+        "oauth_url",
+        "timeout",
+        "verify",
+    }
     declared = get_provider_info()["connection-types"][0]["conn-fields"]
     expected_titles = {
         "client_id": "OAuth client ID",
@@ -286,6 +294,7 @@ def test_connection_form_shows_every_airship_extra_field_with_label_description_
         "scope": "Scope",
         "oauth_url": "OAuth token URL",
         "timeout": "Timeout (seconds)",
+        "verify": "CA bundle path",
     }
     for name, title in expected_titles.items():
         field = extra_fields[name]
@@ -318,6 +327,7 @@ def test_connection_form_marks_only_the_private_key_as_a_secret_field(api_server
         "scope": None,
         "oauth_url": None,
         "timeout": None,
+        "verify": None,
     }
 
 
