@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow.sdk.log import mask_secret
 from cryptography.hazmat.primitives.asymmetric.ec import SECP384R1, EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from urllib3.exceptions import LocationParseError
@@ -50,6 +52,8 @@ class AirshipSettings:
         region = _region(conn, extra)
         client_secret = conn.password or None
         private_key_pem = _text(extra, "private_key")
+        if private_key_pem:
+            _mask_private_key(str(extra["private_key"]))  # as stored, trailing newline and all
         if not conn.login:
             raise _missing(conn, "login (App key)")
         client_id = _text(extra, "client_id")
@@ -119,6 +123,14 @@ def _timeout(conn: Connection, extra: dict[str, Any]) -> float:
             f"Connection {conn.conn_id!r}: extra 'timeout' is {raw!r}; it must be a positive number of seconds"
         )
     return timeout
+
+
+def _mask_private_key(pem: str) -> None:
+    """Mask the key whole and each line of its body: what a task prints reaches its log line by line."""
+    mask_secret(pem)
+    for line in re.sub(r"-----(BEGIN|END) [A-Z ]*-----", "\n", pem).splitlines():
+        if line.strip():
+            mask_secret(line.strip())
 
 
 def _private_key(conn: Connection, pem: str) -> EllipticCurvePrivateKey:
