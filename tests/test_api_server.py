@@ -10,30 +10,30 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from airflow_processes import (
+    LOOPBACK,
+    free_loopback_port,
+    start_api_server,
+    stop_process_group,
+    tail,
+    without_airflow_settings,
+)
 
 from airflow_provider_journeys.get_provider_info import get_provider_info
 from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH
 from airflow_provider_journeys.testing import AirshipEmulator
 from airflow_provider_journeys.testing.emulator import TOKEN_PATH
 
-LOOPBACK = "127.0.0.1"
-STARTUP_TIMEOUT_SECONDS = 90
-SHUTDOWN_TIMEOUT_SECONDS = 15
 REQUEST_TIMEOUT_SECONDS = 30
-LOG_TAIL_CHARS = 6000
 USERNAME = "journeys-tester"
 PASSWORD = "journeys-tester-password"
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
@@ -82,19 +82,9 @@ class ApiServer:
         return tail(self.log_path)
 
 
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
 def server_env(home: Path, port: int, passwords_file: Path) -> dict[str, str]:
     """The test session's environment without any Airflow setting or connection, plus this server's own."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))
-    }
+    env = without_airflow_settings(dict(os.environ))
     env.update(
         {
             "AIRFLOW_HOME": str(home),
@@ -114,49 +104,6 @@ def server_env(home: Path, port: int, passwords_file: Path) -> dict[str, str]:
     return env
 
 
-def tail(log_path: Path) -> str:
-    return log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    last_error = "no answer yet"
-    probe = requests.Session()
-    probe.trust_env = False
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(
-                f"airflow api-server exited with {process.returncode} before becoming healthy:\n"
-                f"{tail(log_path)}"
-            )
-        try:
-            response = probe.get(f"{url}/api/v2/monitor/health", timeout=2)
-            if response.status_code == 200 and response.json()["metadatabase"]["status"] == "healthy":
-                return
-            last_error = f"HTTP {response.status_code}: {response.text[:200]}"
-        except requests.RequestException as err:
-            last_error = f"{type(err).__name__}: {err}"
-        time.sleep(0.25)
-    pytest.fail(
-        f"airflow api-server not healthy after {STARTUP_TIMEOUT_SECONDS} s ({last_error}):\n{tail(log_path)}"
-    )
-
-
-def stop_process_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's whole process group (it forks workers), then SIGKILL whatever is left."""
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=SHUTDOWN_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=SHUTDOWN_TIMEOUT_SECONDS)
-    # Workers that outlived the main process are still in its group.
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     home = tmp_path_factory.mktemp("api-server-airflow-home")
@@ -165,41 +112,10 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     passwords_file = home / "simple_auth_manager_passwords.json"
     passwords_file.write_text(json.dumps({USERNAME: PASSWORD}))
     env = server_env(home, port, passwords_file)
-    migrate = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert migrate.returncode == 0, (
-        f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}"
-    )
-
     url = f"http://{LOOPBACK}:{port}"
     log_path = home / "api-server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "airflow",
-                "api-server",
-                "--host",
-                LOOPBACK,
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    process = start_api_server(env, home, port)
     try:
-        wait_until_healthy(url, process, log_path)
         session = requests.Session()
         session.trust_env = False  # loopback only, never through a proxy
         login = session.post(

@@ -21,31 +21,30 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
+from airflow_processes import (
+    LOOPBACK,
+    free_loopback_port,
+    start_api_server,
+    start_in_own_group,
+    stop_process_group,
+    tail,
+    without_airflow_settings,
+)
 
 from airflow_provider_journeys.hooks.journeys import TRIGGER_PATH
 from airflow_provider_journeys.testing import AirshipEmulator
 from airflow_provider_journeys.testing.emulator import TOKEN_PATH
 
-LOOPBACK = "127.0.0.1"
-MIGRATE_TIMEOUT_SECONDS = 120
-STARTUP_TIMEOUT_SECONDS = 90
 DAG_RUN_TIMEOUT_SECONDS = 150
-SHUTDOWN_TIMEOUT_SECONDS = 15
-LOG_TAIL_CHARS = 6000
 
 PROBE_DAG_FILE = Path(__file__).resolve().parent / "dags" / "journeys_secret_leak_probe.py"
 DAG_ID = "test_journeys_secret_leak_probe"
@@ -95,16 +94,6 @@ class ProbeRun:
         return found
 
 
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def tail(path: Path) -> str:
-    return path.read_text(errors="replace")[-LOG_TAIL_CHARS:] if path.exists() else "(no output)"
-
-
 def airflow_env(
     home: Path, dags_folder: Path, port: int, emulator: AirshipEmulator, private_key_pem: str
 ) -> dict[str, str]:
@@ -114,11 +103,7 @@ def airflow_env(
     same metadata DB, the same JWT secret (the executor signs the workers' execution-API tokens with it,
     the api-server checks them), and both connections.
     """
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))
-    }
+    env = without_airflow_settings(dict(os.environ))
     env.update(
         {
             "AIRFLOW_HOME": str(home),
@@ -142,57 +127,6 @@ def airflow_env(
         }
     )
     return env
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    last_error = "no answer yet"
-    probe = requests.Session()
-    probe.trust_env = False  # loopback only, never through a proxy
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(
-                f"airflow api-server exited with {process.returncode} before becoming healthy:\n"
-                f"{tail(log_path)}"
-            )
-        try:
-            response = probe.get(f"{url}/api/v2/monitor/health", timeout=2)
-            if response.status_code == 200 and response.json()["metadatabase"]["status"] == "healthy":
-                return
-            last_error = f"HTTP {response.status_code}: {response.text[:200]}"
-        except requests.RequestException as err:
-            last_error = f"{type(err).__name__}: {err}"
-        time.sleep(0.25)
-    pytest.fail(
-        f"airflow api-server not healthy after {STARTUP_TIMEOUT_SECONDS} s ({last_error}):\n{tail(log_path)}"
-    )
-
-
-def stop_process_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process's whole group (servers and executors fork), then SIGKILL whatever is left."""
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=SHUTDOWN_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=SHUTDOWN_TIMEOUT_SECONDS)
-    # Children that outlived the main process are still in its group.
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def start_in_own_group(command: list[str], env: dict[str, str], output: Path) -> subprocess.Popen[bytes]:
-    with output.open("wb") as out:
-        return subprocess.Popen(
-            command,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
 
 
 def run_probe_dag(env: dict[str, str], console_path: Path) -> None:
@@ -233,35 +167,8 @@ def probe(
     port = free_loopback_port()
     with AirshipEmulator(public_key=public_key_pem) as emulator:
         env = airflow_env(home, dags_folder, port, emulator, private_key_pem)
-        migrate = subprocess.run(
-            [sys.executable, "-m", "airflow", "db", "migrate"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=MIGRATE_TIMEOUT_SECONDS,
-        )
-        assert migrate.returncode == 0, (
-            f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}"
-        )
-        server_log = home / "api-server.log"
-        server = start_in_own_group(
-            [
-                sys.executable,
-                "-m",
-                "airflow",
-                "api-server",
-                "--host",
-                LOOPBACK,
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            env,
-            server_log,
-        )
+        server = start_api_server(env, home, port)
         try:
-            wait_until_healthy(f"http://{LOOPBACK}:{port}", server, server_log)
             console_path = home / "dags-test.console"
             run_probe_dag(env, console_path)
         finally:
