@@ -7,9 +7,12 @@ the task at once instead of retrying it. The others are safe for Airflow's task 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+if TYPE_CHECKING:
+    from airflow_provider_journeys.batch import BatchReport
 
 
 class JourneysPayloadError(AirflowFailException):
@@ -59,6 +62,20 @@ class JourneysRateLimitError(AirflowException):
 
 class JourneysUnavailableError(AirflowException):
     """Airship could not be reached or kept failing, and resending is safe (no enrollment happened)."""
+
+
+class JourneysBatchIncompleteError(AirflowException):
+    """Some chunks of a batch failed in ways that accepted nothing (rate limits, outages); a task retry
+    resumes with the chunks not yet accepted. ``report`` says what happened to every chunk."""
+
+    def __init__(self, message: str, report: BatchReport) -> None:
+        self.report = report
+        super().__init__(message)
+
+
+class JourneysBatchFailedError(JourneysBatchIncompleteError, AirflowFailException):
+    """A chunk of a batch failed in a way a retry cannot fix or that may have enrolled its users (see
+    ``report``); the task fails without retries, and a manual rerun resends only the chunks not accepted."""
 
 
 class JourneysWaitRequested(Exception):

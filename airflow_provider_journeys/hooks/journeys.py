@@ -5,24 +5,42 @@ from __future__ import annotations
 import logging
 import math
 import ssl
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowFailException
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from airflow_provider_journeys import __version__
 from airflow_provider_journeys.auth import OAuthTokens
+from airflow_provider_journeys.batch import (
+    DEFAULT_MAX_CONCURRENCY,
+    MAX_CONCURRENCY,
+    MAX_IDS_PER_AUDIENCE,
+    BatchProgress,
+    BatchReport,
+    Chunk,
+    describe_repeats,
+    fingerprint,
+    repeated_ids,
+    split_into_chunks,
+)
 from airflow_provider_journeys.connection import AirshipSettings
 from airflow_provider_journeys.exceptions import (
     JourneysApiError,
     JourneysArgumentError,
     JourneysAuthError,
+    JourneysBatchFailedError,
+    JourneysBatchIncompleteError,
     JourneysOutcomeUnknownError,
+    JourneysPayloadError,
     JourneysRateLimitError,
     JourneysUnavailableError,
     JourneysWaitRequested,
@@ -30,9 +48,13 @@ from airflow_provider_journeys.exceptions import (
 from airflow_provider_journeys.retry import DEFAULT_MAX_RETRY_WAIT_SECONDS, RetryBudget, retry_after_seconds
 from airflow_provider_journeys.validation import (
     encode_payload,
+    payload_violations,
     validate_exit_payload,
     validate_trigger_payload,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -159,10 +181,63 @@ class JourneysHook(BaseHook):
             global_attributes=global_attributes,
         )
         validate_trigger_payload(payload)
-        endpoint = _Endpoint(
-            TRIGGER_PATH, self.retry_server_errors, JourneysOutcomeUnknownError, _MAYBE_ENROLLED
-        )
-        return self._post(endpoint, payload)
+        return self._post(self._trigger_endpoint, payload)
+
+    def trigger_batch(
+        self,
+        *,
+        selector: str,
+        ids: Sequence[str],
+        triggering_id: str | list[str],
+        entrance_id: str | None = None,
+        global_attributes: dict[str, Any] | None = None,
+        chunk_size: int = MAX_IDS_PER_AUDIENCE,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        progress: BatchProgress | None = None,
+    ) -> dict[str, Any]:
+        """Enroll ``ids`` (of one ``selector`` type, e.g. ``"named_user"``) in audiences of ``chunk_size``.
+
+        Every chunk is validated before anything is sent; up to ``max_concurrency`` chunks are in flight at
+        once, sharing one token and one connection pool, each resent under the same rules as
+        :meth:`trigger`. With ``progress``, chunks it records as accepted are skipped and each newly
+        accepted chunk is recorded, so a rerun resumes. Returns counts and Airship's operation ids; raises
+        :class:`~airflow_provider_journeys.exceptions.JourneysBatchIncompleteError` (or its subclass
+        ``JourneysBatchFailedError``) with a report of every chunk when any chunk fails.
+        """
+        _check_batch_arguments(ids, chunk_size, max_concurrency)
+        chunks = split_into_chunks(ids, chunk_size)
+        bodies = [
+            self._validated_chunk_body(chunk, selector, triggering_id, entrance_id, global_attributes)
+            for chunk in chunks
+        ]
+        report = BatchReport(selector, chunks, dry_run=self.dry_run)
+        if self.dry_run:
+            log.warning(
+                "Dry run, nothing sent: %d ids in %d chunks to POST %s; first chunk %s",
+                len(ids),
+                len(chunks),
+                TRIGGER_PATH,
+                bodies[0].decode() if bodies else "(none)",
+            )
+            return report.as_dict()
+        batch = fingerprint(bodies)
+        if progress is not None:
+            report.previously_accepted = progress.accepted_chunks(batch) & {chunk.index for chunk in chunks}
+        if report.previously_accepted:
+            log.info(
+                "Resuming: %d of %d chunks were accepted by an earlier try and are not sent again",
+                len(report.previously_accepted),
+                len(chunks),
+            )
+        to_send = [(chunk, bodies[chunk.index]) for chunk in report.not_sent]
+        if to_send:
+            self.tokens.get()  # fetched once here, not by every thread at once
+            self._send_chunks(to_send, report, max_concurrency, lambda index: _record(progress, batch, index))
+        if report.failed:
+            raise _batch_error(report) from next(iter(report.failed.values()))
+        if progress is not None:
+            progress.batch_completed(batch)
+        return report.as_dict()
 
     def exit(self, triggering_id: str | list[str], entrance_id: str | None = None) -> dict[str, Any]:
         """Exit in-flight users who entered with ``entrance_id`` (or with none); return Airship's answer."""
@@ -182,13 +257,79 @@ class JourneysHook(BaseHook):
             f"Got an OAuth token for app key {self.settings.app_key!r} from {self.settings.oauth_url}",
         )
 
+    def _validated_chunk_body(
+        self,
+        chunk: Chunk,
+        selector: str,
+        triggering_id: str | list[str],
+        entrance_id: str | None,
+        global_attributes: dict[str, Any] | None,
+    ) -> bytes:
+        payload = _without_none(
+            audience={selector: list(chunk.ids)},
+            triggering_id=triggering_id,
+            entrance_id=entrance_id,
+            global_attributes=global_attributes,
+        )
+        violations = payload_violations("trigger", payload)
+        if violations:
+            raise JourneysPayloadError(f"trigger (chunk {chunk.index}, {chunk.span})", violations)
+        return encode_payload(payload)
+
+    def _send_chunks(
+        self,
+        to_send: list[tuple[Chunk, bytes]],
+        report: BatchReport,
+        max_concurrency: int,
+        on_accepted: Callable[[int], None],
+    ) -> None:
+        """Keeps up to ``max_concurrency`` chunks in flight; after a failure, sends no new chunk."""
+        endpoint = self._trigger_endpoint
+        pending = list(reversed(to_send))
+        in_flight: dict[Future[dict[str, Any]], Chunk] = {}
+        progress_log = _ProgressLog(report, len(to_send))
+        log.info(
+            "Batch: sending %d chunks of up to %d %s ids to POST %s%s, %d at a time",
+            len(to_send),
+            len(to_send[0][0].ids),
+            report.selector,
+            self.settings.base_url,
+            endpoint.path,
+            max_concurrency,
+        )
+        with ThreadPoolExecutor(max_concurrency, thread_name_prefix="journeys-batch") as pool:
+            while in_flight or (pending and not report.failed):
+                while pending and not report.failed and len(in_flight) < max_concurrency:
+                    chunk, body = pending.pop()
+                    in_flight[pool.submit(self._send_body, endpoint, body)] = chunk
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    chunk = in_flight.pop(future)
+                    try:
+                        report.accepted[chunk.index] = future.result()
+                    except Exception as err:
+                        report.failed[chunk.index] = err
+                        log.error("Batch: chunk %d (%s) failed: %s", chunk.index, chunk.span, err)
+                    else:
+                        # Recorded from this thread only: Airflow's Variable client is not thread-safe.
+                        on_accepted(chunk.index)
+                        progress_log.chunk_accepted()
+
+    @property
+    def _trigger_endpoint(self) -> _Endpoint:
+        return _Endpoint(TRIGGER_PATH, self.retry_server_errors, JourneysOutcomeUnknownError, _MAYBE_ENROLLED)
+
     def _post(self, endpoint: _Endpoint, payload: dict[str, Any]) -> dict[str, Any]:
         body = encode_payload(payload)
         if self.dry_run:
             log.warning("Dry run, nothing sent: POST %s %s", endpoint.path, body.decode())
             return {"dry_run": True, "path": endpoint.path, "body": payload}
+        log.info("POST %s%s %s", self.settings.base_url, endpoint.path, body.decode())
+        return self._send_body(endpoint, body)
+
+    def _send_body(self, endpoint: _Endpoint, body: bytes) -> dict[str, Any]:
+        """POST ``body`` under ``endpoint``'s resend rules."""
         url = f"{self.settings.base_url}{endpoint.path}"
-        log.info("POST %s %s", url, body.decode())
         budget = RetryBudget(self.max_retry_wait)
         refreshed_token = False
         while True:
@@ -251,6 +392,73 @@ def _required_seconds(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
         raise JourneysArgumentError(f"{name} is {value!r}; it must be a finite number of seconds, 0 or more")
     return float(value)
+
+
+def _check_batch_arguments(ids: object, chunk_size: object, max_concurrency: object) -> None:
+    # A string is a Sequence too: taken as given, "abc" would enroll the ids "a", "b" and "c".
+    if not isinstance(ids, list | tuple):
+        raise JourneysArgumentError(f"ids is a {type(ids).__name__}; it must be a list of ids")
+    repeats = repeated_ids(ids)
+    if repeats:
+        raise JourneysArgumentError(
+            f"ids holds {len(repeats)} repeated id(s), which would be enrolled twice: "
+            f"{describe_repeats(ids, repeats)}"
+        )
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise JourneysArgumentError(f"chunk_size is {chunk_size!r}; it must be a whole number, 1 or more")
+    if (
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or not 1 <= max_concurrency <= MAX_CONCURRENCY
+    ):
+        raise JourneysArgumentError(
+            f"max_concurrency is {max_concurrency!r}; it must be a whole number from 1 to {MAX_CONCURRENCY}"
+        )
+
+
+def _record(progress: BatchProgress | None, batch: str, index: int) -> None:
+    if progress is not None:
+        progress.chunk_accepted(batch, index)
+
+
+def _batch_error(report: BatchReport) -> JourneysBatchIncompleteError:
+    # One failure that a retry cannot fix, or after which users may be enrolled, decides for the batch.
+    fatal = any(isinstance(error, AirflowFailException) for error in report.failed.values())
+    error_type = JourneysBatchFailedError if fatal else JourneysBatchIncompleteError
+    next_step = (
+        "Check the Sequence for the failed chunks before rerunning; a rerun sends only the chunks not accepted."
+        if fatal
+        else "Nothing in doubt was sent; a task retry sends only the chunks not accepted."
+    )
+    return error_type(f"Batch trigger incomplete. {report.describe_failure()}\n{next_step}", report)
+
+
+class _ProgressLog:
+    """Logs a batch's progress at every tenth of its chunks or every 30 s, whichever comes first."""
+
+    INTERVAL_SECONDS = 30.0
+
+    def __init__(self, report: BatchReport, sending: int) -> None:
+        self.report = report
+        self.sending = sending
+        self.started = self.last_logged = time.monotonic()
+        self.tenths_logged = 0
+
+    def chunk_accepted(self) -> None:
+        now = time.monotonic()
+        sent = len(self.report.accepted)
+        tenths = sent * 10 // self.sending
+        if tenths == self.tenths_logged and now - self.last_logged < self.INTERVAL_SECONDS:
+            return
+        self.tenths_logged, self.last_logged = tenths, now
+        ids = self.report.ids_in(self.report.accepted.keys())
+        log.info(
+            "Batch: %d of %d chunks accepted (%d ids, %.0f ids/s)",
+            sent + len(self.report.previously_accepted),
+            len(self.report.chunks),
+            ids,
+            ids / max(now - self.started, 1e-9),
+        )
 
 
 def _without_none(**fields: Any) -> dict[str, Any]:

@@ -1,16 +1,23 @@
 """Operators that enroll audiences into Airship Sequences and exit them.
 
-Imported whenever a DAG file using them is parsed, so this module imports only ``airflow.sdk``: the
+Imported whenever a DAG file using them is parsed, so this module imports only ``airflow.sdk`` and the
+provider's light modules (no third-party library): the
 hook (and ``requests``) and the validator load inside ``execute``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
 
+from airflow_provider_journeys.batch import (
+    DEFAULT_MAX_CONCURRENCY,
+    MAX_IDS_PER_AUDIENCE,
+    VariableBatchProgress,
+)
 from airflow_provider_journeys.exceptions import JourneysArgumentError, JourneysWaitRequested
 from airflow_provider_journeys.retry import DEFAULT_MAX_RETRY_WAIT_SECONDS
 
@@ -235,3 +242,116 @@ class JourneysExitOperator(_JourneysOperator):
 
     def _send(self, hook: JourneysHook) -> dict[str, Any]:
         return hook.exit(triggering_id=self.triggering_id, entrance_id=self.entrance_id)
+
+
+class JourneysBatchTriggerOperator(_JourneysOperator):
+    """
+    Enroll a list of ids of any length, e.g. named users from a warehouse query, in one task.
+
+    The ids are split into audiences of ``chunk_size`` (Airship takes at most 1000 ids per audience), every
+    chunk is validated before anything is sent, and up to ``max_concurrency`` chunks are sent at once over
+    one token and one connection pool. Each chunk Airship accepts is recorded in an Airflow Variable, so a
+    retry of the task (or a rerun after clearing it) sends only the chunks not yet accepted; the Variable is
+    deleted when the batch completes. Returns counts and Airship's operation ids (the ``return_value``
+    XCom). A failure raises
+    :class:`~airflow_provider_journeys.exceptions.JourneysBatchIncompleteError` (Airflow may retry) or
+    :class:`~airflow_provider_journeys.exceptions.JourneysBatchFailedError` (no retries: a chunk may have
+    been enrolled, or cannot be), whose message lists what happened to every chunk.
+
+    :param ids: The ids to enroll, all of the ``selector`` type; usually an upstream task's output
+        (``XComArg``). Repeated ids are rejected: they would be enrolled twice. (templated)
+    :param selector: The audience selector the ids are for: ``"named_user"``, ``"channel"``,
+        ``"ios_channel"``, ``"android_channel"``, ``"amazon_channel"``, ``"open_channel"``, ``"tag"`` or
+        ``"segment"``. (templated)
+    :param triggering_id: API Entrance trigger id, or a list of up to 10. (templated)
+    :param entrance_id: Identifies this enrollment for a later exit, e.g. ``"daily-{{ ds_nodash }}"``.
+        (templated)
+    :param global_attributes: Personalization data, sent with every chunk. (templated)
+    :param chunk_size: Ids per request, at most 1000.
+    :param max_concurrency: Requests in flight at once, 1 to 16.
+    :param airship_conn_id: The ``airship`` connection to use. (templated)
+    :param retry_server_errors: Resend a chunk after a 5xx answer or a lost response. Off by default,
+        because a resent chunk may enroll the same users twice.
+    :param max_retry_wait: The most seconds to spend resending one chunk (rate limits, outages).
+    :param dry_run: Render and validate every chunk, log the first, and send nothing. None follows the
+        deployment's ``[journeys] dry_run`` setting. (templated)
+    """
+
+    template_fields: Sequence[str] = (
+        "ids",
+        "selector",
+        "triggering_id",
+        "entrance_id",
+        "global_attributes",
+        "airship_conn_id",
+        "dry_run_setting",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "ids": "json",
+        "triggering_id": "json",
+        "global_attributes": "json",
+    }
+    ui_color = "#a8d4ff"
+
+    def __init__(
+        self,
+        *,
+        ids: list[str],
+        selector: str = "named_user",
+        triggering_id: str | list[str],
+        entrance_id: str | None = None,
+        global_attributes: dict[str, Any] | None = None,
+        chunk_size: int = MAX_IDS_PER_AUDIENCE,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        airship_conn_id: str = DEFAULT_CONN_ID,
+        retry_server_errors: bool = False,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
+        dry_run: bool | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            airship_conn_id=airship_conn_id,
+            max_retry_wait=max_retry_wait,
+            dry_run=dry_run,
+            # Waits run on the worker: resuming a batch after a deferral would re-read the progress anyway.
+            deferrable=False,
+            defer_waits_longer_than=DEFAULT_DEFER_WAITS_LONGER_THAN_SECONDS,
+            retry_server_errors=retry_server_errors,
+            **kwargs,
+        )
+        self.ids = ids
+        self.selector = selector
+        self.triggering_id = triggering_id
+        self.entrance_id = entrance_id
+        self.global_attributes = global_attributes
+        self.chunk_size = chunk_size
+        self.max_concurrency = max_concurrency
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        if isinstance(self.ids, str):
+            raise JourneysArgumentError(
+                "ids rendered to a string, not a list: pass the upstream task's output (e.g. "
+                "ids=fetch_ids.output) or set render_template_as_native_obj=True on the DAG"
+            )
+        return self.hook.trigger_batch(
+            selector=self.selector,
+            ids=self.ids,
+            triggering_id=self.triggering_id,
+            entrance_id=self.entrance_id,
+            global_attributes=self.global_attributes,
+            chunk_size=self.chunk_size,
+            max_concurrency=self.max_concurrency,
+            progress=_variable_progress(context),
+        )
+
+
+def _variable_progress(context: Context) -> VariableBatchProgress:
+    """The Variable that remembers this task instance's accepted chunks across its tries."""
+    ti = context["ti"]
+    identity = f"{ti.dag_id}\0{ti.task_id}\0{ti.run_id}\0{ti.map_index}"
+    key = f"journeys_batch_progress_{hashlib.sha256(identity.encode()).hexdigest()[:24]}"
+    description = (
+        f"Chunks of the Journeys batch {ti.dag_id}.{ti.task_id} (map index {ti.map_index}, run {ti.run_id}) "
+        "that Airship accepted; a retry skips them. Deleted when the batch completes; delete it to resend all."
+    )
+    return VariableBatchProgress(key, description)

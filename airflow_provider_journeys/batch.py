@@ -1,0 +1,183 @@
+"""Batch enrollment: how a list of ids of any length becomes audiences Airship accepts, what was sent, and
+where the chunks already accepted are remembered so that a retried task resumes instead of resending them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+
+# Airship's limit on the ids in one audience array; the schema enforces it, this is only the default size.
+MAX_IDS_PER_AUDIENCE = 1000
+DEFAULT_MAX_CONCURRENCY = 4
+# More parallel requests than this would only queue on Airship's rate limit (and on the pool).
+MAX_CONCURRENCY = 16
+_SHOWN_DUPLICATES = 5
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """``ids[first:first + len(ids)]`` of the batch, sent as one trigger."""
+
+    index: int
+    first: int
+    ids: Sequence[str]
+
+    @property
+    def span(self) -> str:
+        return f"ids[{self.first}:{self.first + len(self.ids)}]"
+
+
+def split_into_chunks(ids: Sequence[str], chunk_size: int) -> list[Chunk]:
+    return [
+        Chunk(index, first, ids[first : first + chunk_size])
+        for index, first in enumerate(range(0, len(ids), chunk_size))
+    ]
+
+
+def repeated_ids(ids: Sequence[Any]) -> list[tuple[int, int]]:
+    """``(position, first_position)`` of ids that repeat an earlier one: each would be enrolled twice."""
+    first_seen: dict[Any, int] = {}
+    repeats = []
+    for position, value in enumerate(ids):
+        try:
+            earlier = first_seen.setdefault(value, position)
+        except TypeError:  # unhashable: the schema reports it as not a string
+            continue
+        if earlier != position:
+            repeats.append((position, earlier))
+    return repeats
+
+
+def describe_repeats(ids: Sequence[Any], repeats: list[tuple[int, int]]) -> str:
+    shown = ", ".join(
+        f"ids[{position}] {ids[position]!r} repeats ids[{earlier}]"
+        for position, earlier in repeats[:_SHOWN_DUPLICATES]
+    )
+    more = f" and {len(repeats) - _SHOWN_DUPLICATES} more" if len(repeats) > _SHOWN_DUPLICATES else ""
+    return f"{shown}{more}"
+
+
+def fingerprint(bodies: Sequence[bytes]) -> str:
+    """Identifies a batch by exactly what its chunks send, so progress is never applied to another batch."""
+    digest = hashlib.sha256()
+    for body in bodies:
+        digest.update(len(body).to_bytes(8, "big"))
+        digest.update(body)
+    return digest.hexdigest()
+
+
+@dataclass
+class BatchReport:
+    """What happened to every chunk of a batch; ``as_dict()`` is the operator's XCom."""
+
+    selector: str
+    chunks: list[Chunk]
+    previously_accepted: set[int] = field(default_factory=set)
+    accepted: dict[int, Any] = field(default_factory=dict)
+    failed: dict[int, BaseException] = field(default_factory=dict)
+    dry_run: bool = False
+
+    @property
+    def not_sent(self) -> list[Chunk]:
+        done = self.previously_accepted | self.accepted.keys() | self.failed.keys()
+        return [chunk for chunk in self.chunks if chunk.index not in done]
+
+    def ids_in(self, indexes: Collection[int]) -> int:
+        return sum(len(chunk.ids) for chunk in self.chunks if chunk.index in indexes)
+
+    def as_dict(self) -> dict[str, Any]:
+        accepted = self.previously_accepted | self.accepted.keys()
+        return {
+            "selector": self.selector,
+            "chunks": len(self.chunks),
+            "ids": sum(len(chunk.ids) for chunk in self.chunks),
+            "chunks_accepted": len(accepted),
+            "ids_accepted": self.ids_in(accepted),
+            "chunks_accepted_by_earlier_tries": len(self.previously_accepted),
+            "operation_ids": {
+                str(index): _operation_id(body) for index, body in sorted(self.accepted.items())
+            },
+            "dry_run": self.dry_run,
+        }
+
+    def describe_failure(self) -> str:
+        """Which chunks Airship accepted, which failed and how, and which were never sent."""
+        by_index = {chunk.index: chunk for chunk in self.chunks}
+        lines = [
+            f"{len(self.failed)} of {len(self.chunks)} chunks failed; "
+            f"{len(self.accepted) + len(self.previously_accepted)} were accepted "
+            f"({len(self.previously_accepted)} by earlier tries), {len(self.not_sent)} were not sent."
+        ]
+        lines += [
+            f"  chunk {index} ({by_index[index].span}) failed: {error}"
+            for index, error in sorted(self.failed.items())
+        ]
+        lines.append(f"  accepted: {_ranges(self.accepted.keys() | self.previously_accepted)}")
+        lines.append(f"  not sent: {_ranges(chunk.index for chunk in self.not_sent)}")
+        return "\n".join(lines)
+
+
+def _operation_id(body: Any) -> Any:
+    return body.get("operation_id") if isinstance(body, dict) else None
+
+
+def _ranges(indexes: Any) -> str:
+    """``0-3, 7, 9-10`` for chunk indexes, so a report of a thousand chunks stays one line."""
+    ordered = sorted(indexes)
+    if not ordered:
+        return "none"
+    runs: list[list[int]] = []
+    for index in ordered:
+        if runs and index == runs[-1][1] + 1:
+            runs[-1][1] = index
+        else:
+            runs.append([index, index])
+    return ", ".join(f"{start}" if start == end else f"{start}-{end}" for start, end in runs)
+
+
+class BatchProgress(Protocol):
+    """Remembers which chunks of a batch Airship accepted, across task tries."""
+
+    def accepted_chunks(self, batch: str) -> set[int]:
+        """The chunks of the batch with fingerprint ``batch`` accepted before (none for another batch)."""
+        ...
+
+    def chunk_accepted(self, batch: str, index: int) -> None: ...
+
+    def batch_completed(self, batch: str) -> None: ...
+
+
+class VariableBatchProgress:
+    """Progress kept in an Airflow Variable, the one store a task can write that survives its retries
+    (a retried task instance starts with its XComs cleared). Deleted when the batch completes."""
+
+    def __init__(self, key: str, description: str) -> None:
+        self.key = key
+        self.description = description
+        self._accepted: set[int] = set()
+
+    def accepted_chunks(self, batch: str) -> set[int]:
+        from airflow.sdk import Variable
+
+        stored = Variable.get(self.key, default=None, deserialize_json=True)
+        if isinstance(stored, dict) and stored.get("batch") == batch:
+            self._accepted = set(stored["accepted"])
+        return set(self._accepted)
+
+    def chunk_accepted(self, batch: str, index: int) -> None:
+        from airflow.sdk import Variable
+
+        self._accepted.add(index)
+        value = json.dumps({"batch": batch, "accepted": sorted(self._accepted)})
+        Variable.set(self.key, value, description=self.description)
+
+    def batch_completed(self, batch: str) -> None:
+        from airflow.sdk import Variable
+
+        Variable.delete(self.key)
