@@ -21,10 +21,10 @@ class JourneysPayloadError(AirflowFailException):
     :param violations: ``(json_path, reason)`` pairs, one for every rule the payload breaks.
     """
 
-    def __init__(self, kind: str, violations: list[tuple[str, str]]) -> None:
+    def __init__(self, kind: str, violations: list[tuple[str, str]], *, where: str = "") -> None:
         self.violations = violations
         lines = "\n".join(f"  {path}: {reason}" for path, reason in violations)
-        super().__init__(f"Invalid Journeys {kind} payload, nothing was sent:\n{lines}")
+        super().__init__(f"Invalid Journeys {kind} payload{where}, nothing was sent:\n{lines}")
 
 
 class JourneysArgumentError(AirflowFailException):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import ssl
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -205,6 +206,8 @@ class JourneysHook(BaseHook):
         ``JourneysBatchFailedError``) with a report of every chunk when any chunk fails.
         """
         _check_batch_arguments(ids, chunk_size, max_concurrency)
+        if not ids:
+            log.warning("ids is empty: nobody to enroll, nothing sent")
         chunks = split_into_chunks(ids, chunk_size)
         bodies = [
             self._validated_chunk_body(chunk, selector, triggering_id, entrance_id, global_attributes)
@@ -273,7 +276,11 @@ class JourneysHook(BaseHook):
         )
         violations = payload_violations("trigger", payload)
         if violations:
-            raise JourneysPayloadError(f"trigger (chunk {chunk.index}, {chunk.span})", violations)
+            raise JourneysPayloadError(
+                "trigger",
+                [(_position_in_ids(path, selector, chunk), reason) for path, reason in violations],
+                where=f" for chunk {chunk.index} ({chunk.span})",
+            )
         return encode_payload(payload)
 
     def _send_chunks(
@@ -414,6 +421,12 @@ def _check_batch_arguments(ids: object, chunk_size: object, max_concurrency: obj
         raise JourneysArgumentError(
             f"max_concurrency is {max_concurrency!r}; it must be a whole number from 1 to {MAX_CONCURRENCY}"
         )
+
+
+def _position_in_ids(path: str, selector: str, chunk: Chunk) -> str:
+    """``$.audience.named_user[5]`` of chunk 2 is ``ids[2005]``: where the user can find the bad id."""
+    match = re.fullmatch(rf"\$\.audience\.{re.escape(selector)}\[(\d+)\]", path)
+    return f"ids[{chunk.first + int(match.group(1))}]" if match else path
 
 
 def _record(progress: BatchProgress | None, batch: str, index: int) -> None:

@@ -77,6 +77,8 @@ class ScriptedAnswer:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     close_without_answer: bool = False
+    # Answered normally: holds a place in the script, so that later answers hit a chosen call.
+    pass_through: bool = False
 
 
 @dataclass
@@ -262,8 +264,12 @@ class AirshipEmulator:
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
         close_without_answer: bool = False,
+        after: int = 0,
     ) -> None:
         """Answer the next ``times`` calls on ``path`` (any path when None) with ``status`` instead.
+
+        ``after`` lets that many matching calls through first (answered normally): ``after=2`` scripts
+        the third call, for example the third chunk of a batch sent one at a time.
 
         ``retry_after`` and ``headers`` add response headers (``{"Location": ...}`` for a redirect);
         ``delay`` sleeps before answering (longer than the client's timeout, it makes a read timeout);
@@ -273,8 +279,9 @@ class AirshipEmulator:
         if retry_after is not None:
             extra_headers["Retry-After"] = str(retry_after)
         answer = ScriptedAnswer(status, path, body, extra_headers, delay, close_without_answer)
+        let_through = ScriptedAnswer(0, path, pass_through=True)
         with self._state.lock:
-            self._state.script.extend([answer] * times)
+            self._state.script.extend([let_through] * after + [answer] * times)
 
     def revoke_tokens(self) -> None:
         """Forget every issued token, as if they had been revoked: the next API call answers 401."""
@@ -307,7 +314,7 @@ class AirshipEmulator:
             for answer in self._state.script:
                 if answer.path in (None, path):
                     self._state.script.remove(answer)
-                    return answer
+                    return None if answer.pass_through else answer
         return None
 
     def _record(self, request: RecordedRequest) -> None:
@@ -485,8 +492,12 @@ def _journeys_reply(
         # Airship writes paths without the leading "$.", e.g. "audience.segment".
         details = {"path": json_path.removeprefix("$").removeprefix("."), "error": reason}
         return _error_reply(400, "Could not parse request body.", details)
+    return _ok_reply(200)
+
+
+def _ok_reply(status: int) -> tuple[int, dict[str, str], bytes]:
     answer = {"ok": True, "operation_id": str(uuid.uuid4())}
-    return 200, {"Content-Type": AIRSHIP_CONTENT_TYPE}, json.dumps(answer).encode()
+    return status, {"Content-Type": AIRSHIP_CONTENT_TYPE}, json.dumps(answer).encode()
 
 
 def _error_reply(
@@ -510,6 +521,8 @@ def _scripted_reply(answer: ScriptedAnswer) -> tuple[int, dict[str, str], bytes]
         reply = answer.body.encode() if is_text else json.dumps(answer.body).encode()
     elif answer.status == 401:
         headers, reply = {"Content-Type": "text/plain"}, b"Unauthorized"
+    elif 200 <= answer.status < 300:
+        _, headers, reply = _ok_reply(answer.status)
     else:
         _, headers, reply = _error_reply(answer.status, HTTPStatus(answer.status).phrase)
     return answer.status, {**headers, **answer.headers}, reply

@@ -268,6 +268,15 @@ def test_times_repeats_a_scripted_answer(emulator):
     assert statuses == [503, 503, 200]
 
 
+def test_after_lets_matching_calls_through_before_the_scripted_answer(emulator):
+    token = get_token(emulator)
+    emulator.answer_next(503, path=EXIT, after=2)
+    assert post_journeys(emulator, TRIGGER, VALID[TRIGGER], token=token).status_code == 200
+    statuses = [post_journeys(emulator, EXIT, VALID[EXIT], token=token).status_code for _ in range(4)]
+    assert statuses == [200, 200, 503, 200]
+    assert [r.scripted for r in emulator.received(EXIT)] == [False, False, True, False]
+
+
 def test_a_scripted_answer_for_one_path_leaves_other_paths_alone(emulator):
     token = get_token(emulator)
     emulator.answer_next(500, path=EXIT)
