@@ -150,3 +150,66 @@ def test_deferrable_trigger_waits_out_a_long_retry_after_on_the_triggerer_then_s
     assert (first.status, second.status) == (429, 200)
     assert second.at - first.at >= 2.5
     assert second.json["entrance_id"] == "deferred-20261127"
+
+
+def batch_progress_variables() -> dict[str, object]:
+    """The Airflow Variables in which batch tasks keep the chunks Airship accepted, by key."""
+
+    def airflow_cli(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "airflow", "variables", *args], check=True, capture_output=True, text=True
+        ).stdout
+
+    keys = [item["key"] for item in json.loads(airflow_cli("list", "-o", "json"))]
+    return {
+        key: json.loads(airflow_cli("get", key)) for key in keys if key.startswith("journeys_batch_progress_")
+    }
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_batch_example_dag_enrolls_every_id_from_the_upstream_xcom_exactly_once(emulator):
+    result = airflow_dags_test("example_journeys_batch_enroll", EXAMPLE_DAGS, emulator)
+    assert_succeeded(result)
+    bodies = emulator.accepted(TRIGGER_PATH)
+    assert len(bodies) == 25
+    enrolled = Counter(user for body in bodies for user in body["audience"]["named_user"])
+    assert enrolled == Counter(f"customer-{number:06d}" for number in range(25_000))
+    assert {body["entrance_id"] for body in bodies} == {"batch-20261127"}
+    assert len(emulator.received("/token")) == 1
+    assert "Batch: 25 of 25 chunks accepted (25000 ids by this try" in result.stdout + result.stderr
+    # Progress is kept only while a batch is unfinished.
+    assert batch_progress_variables() == {}
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_a_retried_batch_task_sends_only_the_chunks_the_first_try_did_not_get_accepted(emulator):
+    emulator.answer_next(429, path=TRIGGER_PATH, after=2, retry_after=1)
+    result = airflow_dags_test("test_journeys_batch_retry", TEST_DAGS, emulator)
+    assert_succeeded(result)
+    output = result.stdout + result.stderr
+    assert "JourneysBatchIncompleteError" in output and "new_state=up_for_retry" in output
+    assert "Resuming: 2 of 5 chunks were accepted by an earlier try and are not sent again" in output
+    calls = emulator.received(TRIGGER_PATH)
+    assert [call.status for call in calls] == [200, 200, 429, 200, 200, 200]
+    enrolled = Counter(
+        user for body in emulator.accepted(TRIGGER_PATH) for user in body["audience"]["named_user"]
+    )
+    assert enrolled == Counter(f"user-{number:03d}" for number in range(500))
+    assert batch_progress_variables() == {}
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_a_batch_chunk_that_may_have_enrolled_fails_the_task_and_keeps_progress_for_a_rerun(emulator):
+    emulator.answer_next(503, path=TRIGGER_PATH, after=2)
+    result = airflow_dags_test("test_journeys_batch_retry", TEST_DAGS, emulator)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "JourneysBatchFailedError" in output and "up_for_retry" not in output.lower()
+    assert "chunk 2 (ids[200:300]) failed: POST /api/journeys/trigger failed: HTTP 503" in output
+    assert "not sent: 3-4" in output
+    assert len(emulator.received(TRIGGER_PATH)) == 3
+    [(key, progress)] = batch_progress_variables().items()
+    assert progress["accepted"] == [0, 1]
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "variables", "delete", key], check=True, capture_output=True
+    )

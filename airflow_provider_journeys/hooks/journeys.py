@@ -466,7 +466,7 @@ class _ProgressLog:
         self.tenths_logged, self.last_logged = tenths, now
         ids = self.report.ids_in(self.report.accepted.keys())
         log.info(
-            "Batch: %d of %d chunks accepted (%d ids, %.0f ids/s)",
+            "Batch: %d of %d chunks accepted (%d ids by this try, %.0f ids/s)",
             sent + len(self.report.previously_accepted),
             len(self.report.chunks),
             ids,

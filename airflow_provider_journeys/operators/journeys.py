@@ -341,7 +341,7 @@ class JourneysBatchTriggerOperator(_JourneysOperator):
             global_attributes=self.global_attributes,
             chunk_size=self.chunk_size,
             max_concurrency=self.max_concurrency,
-            progress=_variable_progress(context),
+            progress=None if self.dry_run_in_effect() else _variable_progress(context),
         )
 
 

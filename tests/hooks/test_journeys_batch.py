@@ -264,7 +264,7 @@ def test_progress_is_logged_with_chunks_done_and_ids_per_second(airship, caplog)
     progress_lines = [r.getMessage() for r in caplog.records if "chunks accepted" in r.getMessage()]
     # One line per tenth of the batch, not one per chunk.
     assert len(progress_lines) == 10
-    assert progress_lines[-1].startswith("Batch: 20 of 20 chunks accepted (200 ids, ")
+    assert progress_lines[-1].startswith("Batch: 20 of 20 chunks accepted (200 ids by this try, ")
     assert progress_lines[-1].endswith(" ids/s)")
 
 

@@ -1,4 +1,4 @@
-"""JourneysTriggerOperator and JourneysExitOperator: templating, execute, and what they cost to import."""
+"""The Journeys operators: templating, execute, batch progress keys, and what they cost to import."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pendulum
 import pytest
@@ -19,7 +20,12 @@ from airflow_provider_journeys.exceptions import (
     JourneysRateLimitError,
 )
 from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH
-from airflow_provider_journeys.operators.journeys import JourneysExitOperator, JourneysTriggerOperator
+from airflow_provider_journeys.operators.journeys import (
+    JourneysBatchTriggerOperator,
+    JourneysExitOperator,
+    JourneysTriggerOperator,
+    _variable_progress,
+)
 
 CONTEXT = {"ds": "2026-11-27", "ds_nodash": "20261127", "params": {"segment": "vip"}}
 
@@ -226,3 +232,56 @@ def test_deferrable_defaults_to_airflows_default_deferrable_setting():
     env = {**os.environ, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert result.stdout.strip() == "True"
+
+
+def test_batch_operator_templates_its_ids_and_payload_fields():
+    assert set(JourneysBatchTriggerOperator.template_fields) == {
+        "ids",
+        "selector",
+        "triggering_id",
+        "entrance_id",
+        "global_attributes",
+        "airship_conn_id",
+        "dry_run_setting",
+    }
+
+
+def test_batch_operator_refuses_ids_that_rendered_to_a_string_and_says_how_to_pass_a_list(airship):
+    operator = JourneysBatchTriggerOperator(
+        task_id="enroll", ids="{{ ti.xcom_pull('query') }}", triggering_id="seq"
+    )
+    operator.render_template_fields({"ti": SimpleNamespace(xcom_pull=lambda task_id: ["a", "b"])})
+    with pytest.raises(JourneysArgumentError, match=r"ids=fetch_ids.output.*render_template_as_native_obj"):
+        operator.execute({})
+    assert airship.requests == []
+
+
+def test_batch_operator_dry_run_validates_every_chunk_and_needs_no_connection_or_task_instance():
+    operator = JourneysBatchTriggerOperator(
+        task_id="enroll",
+        ids=[f"user-{number}" for number in range(2500)],
+        triggering_id="seq",
+        airship_conn_id="missing",
+        dry_run=True,
+    )
+    result = operator.execute({})
+    assert (result["dry_run"], result["chunks"], result["ids"]) == (True, 3, 2500)
+
+
+def test_batch_progress_is_kept_per_task_instance_and_run():
+    def key(dag_id="d", task_id="t", run_id="r", map_index=-1):
+        ti = SimpleNamespace(dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=map_index)
+        return _variable_progress({"ti": ti}).key
+
+    assert key() == key()
+    others = {key(dag_id="d2"), key(task_id="t2"), key(run_id="r2"), key(map_index=0), key(map_index=1)}
+    assert len(others | {key()}) == 6
+    assert len(key(run_id="x" * 250)) < 250  # Airflow's limit on Variable keys
+
+
+def test_batch_ids_can_be_mapped_with_expand():
+    with DAG("batch_mapping", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
+        mapped = JourneysBatchTriggerOperator.partial(task_id="enroll", triggering_id="seq").expand(
+            ids=[["a", "b"], ["c"]]
+        )
+    assert set(mapped.expand_input.value) == {"ids"}
