@@ -318,7 +318,7 @@ class JourneysHook(BaseHook):
                         report.failed[chunk.index] = err
                         log.error("Batch: chunk %d (%s) failed: %s", chunk.index, chunk.span, err)
                     else:
-                        # Recorded from this thread only: Airflow's Variable client is not thread-safe.
+                        # Recorded from this thread only, so a progress store need not be thread-safe.
                         on_accepted(chunk.index)
                         progress_log.chunk_accepted()
 
