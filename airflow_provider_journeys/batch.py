@@ -12,11 +12,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
-# Airship's limit on the ids in one audience array; the schema enforces it, this is only the default size.
-MAX_IDS_PER_AUDIENCE = 1000
-DEFAULT_MAX_CONCURRENCY = 4
-# More parallel requests than this would only queue on Airship's rate limit (and on the pool).
-MAX_CONCURRENCY = 16
 _SHOWN_DUPLICATES = 5
 
 
@@ -148,7 +143,7 @@ class BatchProgress(Protocol):
         """The chunks of the batch with fingerprint ``batch`` accepted before (none for another batch)."""
         ...
 
-    def chunk_accepted(self, batch: str, index: int) -> None: ...
+    def chunks_accepted(self, batch: str, indexes: Collection[int]) -> None: ...
 
     def batch_completed(self, batch: str) -> None: ...
 
@@ -170,10 +165,10 @@ class VariableBatchProgress:
             self._accepted = set(stored["accepted"])
         return set(self._accepted)
 
-    def chunk_accepted(self, batch: str, index: int) -> None:
+    def chunks_accepted(self, batch: str, indexes: Collection[int]) -> None:
         from airflow.sdk import Variable
 
-        self._accepted.add(index)
+        self._accepted.update(indexes)
         value = json.dumps({"batch": batch, "accepted": sorted(self._accepted)})
         Variable.set(self.key, value, description=self.description)
 

@@ -11,7 +11,6 @@ import random
 import time
 from dataclasses import dataclass, field
 
-DEFAULT_MAX_RETRY_WAIT_SECONDS = 300.0
 BACKOFF_FIRST_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 60.0
 # A floor on every wait, so that a server answering "Retry-After: 0" cannot make the loop spin hot.

@@ -22,9 +22,6 @@ from urllib3.util.retry import Retry
 from airflow_provider_journeys import __version__
 from airflow_provider_journeys.auth import OAuthTokens
 from airflow_provider_journeys.batch import (
-    DEFAULT_MAX_CONCURRENCY,
-    MAX_CONCURRENCY,
-    MAX_IDS_PER_AUDIENCE,
     BatchProgress,
     BatchReport,
     Chunk,
@@ -34,6 +31,13 @@ from airflow_provider_journeys.batch import (
     split_into_chunks,
 )
 from airflow_provider_journeys.connection import AirshipSettings
+from airflow_provider_journeys.defaults import (
+    DEFAULT_CONN_ID,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RETRY_WAIT_SECONDS,
+    MAX_CONCURRENCY,
+    MAX_IDS_PER_AUDIENCE,
+)
 from airflow_provider_journeys.exceptions import (
     JourneysApiError,
     JourneysArgumentError,
@@ -46,7 +50,7 @@ from airflow_provider_journeys.exceptions import (
     JourneysUnavailableError,
     JourneysWaitRequested,
 )
-from airflow_provider_journeys.retry import DEFAULT_MAX_RETRY_WAIT_SECONDS, RetryBudget, retry_after_seconds
+from airflow_provider_journeys.retry import RetryBudget, retry_after_seconds
 from airflow_provider_journeys.validation import (
     encode_payload,
     payload_violations,
@@ -107,7 +111,7 @@ class JourneysHook(BaseHook):
     """
 
     conn_name_attr = "airship_conn_id"
-    default_conn_name = "airship_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "airship"
     hook_name = "Airship"
 
@@ -235,7 +239,9 @@ class JourneysHook(BaseHook):
         to_send = [(chunk, bodies[chunk.index]) for chunk in report.not_sent]
         if to_send:
             self.tokens.get()  # fetched once here, not by every thread at once
-            self._send_chunks(to_send, report, max_concurrency, lambda index: _record(progress, batch, index))
+            self._send_chunks(
+                to_send, report, max_concurrency, lambda indexes: _record(progress, batch, indexes)
+            )
         if report.failed:
             raise _batch_error(report) from next(iter(report.failed.values()))
         if progress is not None:
@@ -288,7 +294,7 @@ class JourneysHook(BaseHook):
         to_send: list[tuple[Chunk, bytes]],
         report: BatchReport,
         max_concurrency: int,
-        on_accepted: Callable[[int], None],
+        record: Callable[[list[int]], None],
     ) -> None:
         """Keeps up to ``max_concurrency`` chunks in flight; after a failure, sends no new chunk."""
         endpoint = self._trigger_endpoint
@@ -305,22 +311,27 @@ class JourneysHook(BaseHook):
             max_concurrency,
         )
         with ThreadPoolExecutor(max_concurrency, thread_name_prefix="journeys-batch") as pool:
-            while in_flight or (pending and not report.failed):
+
+            def fill_free_slots() -> None:
                 while pending and not report.failed and len(in_flight) < max_concurrency:
                     chunk, body = pending.pop()
                     in_flight[pool.submit(self._send_body, endpoint, body)] = chunk
+
+            fill_free_slots()
+            while in_flight:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                accepted = []
                 for future in done:
                     chunk = in_flight.pop(future)
-                    try:
-                        report.accepted[chunk.index] = future.result()
-                    except Exception as err:
-                        report.failed[chunk.index] = err
-                        log.error("Batch: chunk %d (%s) failed: %s", chunk.index, chunk.span, err)
-                    else:
-                        # Recorded from this thread only, so a progress store need not be thread-safe.
-                        on_accepted(chunk.index)
-                        progress_log.chunk_accepted()
+                    if _settle(future, chunk, report):
+                        accepted.append(chunk.index)
+                # Refilled before recording, so requests keep flowing while the progress is written.
+                fill_free_slots()
+                if accepted:
+                    # From this thread only, so a progress store need not be thread-safe; chunks that
+                    # finished together are recorded in one write.
+                    record(accepted)
+                    progress_log.chunks_accepted()
 
     @property
     def _trigger_endpoint(self) -> _Endpoint:
@@ -429,9 +440,20 @@ def _position_in_ids(path: str, selector: str, chunk: Chunk) -> str:
     return f"ids[{chunk.first + int(match.group(1))}]" if match else path
 
 
-def _record(progress: BatchProgress | None, batch: str, index: int) -> None:
+def _record(progress: BatchProgress | None, batch: str, indexes: list[int]) -> None:
     if progress is not None:
-        progress.chunk_accepted(batch, index)
+        progress.chunks_accepted(batch, indexes)
+
+
+def _settle(future: Future[dict[str, Any]], chunk: Chunk, report: BatchReport) -> bool:
+    """Put a finished chunk's answer or error in the report; True when Airship accepted it."""
+    try:
+        report.accepted[chunk.index] = future.result()
+    except Exception as err:
+        report.failed[chunk.index] = err
+        log.error("Batch: chunk %d (%s) failed: %s", chunk.index, chunk.span, err)
+        return False
+    return True
 
 
 def _batch_error(report: BatchReport) -> JourneysBatchIncompleteError:
@@ -457,7 +479,7 @@ class _ProgressLog:
         self.started = self.last_logged = time.monotonic()
         self.tenths_logged = 0
 
-    def chunk_accepted(self) -> None:
+    def chunks_accepted(self) -> None:
         now = time.monotonic()
         sent = len(self.report.accepted)
         tenths = sent * 10 // self.sending

@@ -1,8 +1,8 @@
 """Operators that enroll audiences into Airship Sequences and exit them.
 
-Imported whenever a DAG file using them is parsed, so this module imports only ``airflow.sdk`` and the
-provider's light modules (no third-party library): the
-hook (and ``requests``) and the validator load inside ``execute``.
+Imported whenever a DAG file using them is parsed, so at import time this module loads only ``airflow.sdk``
+and the provider's ``defaults``; the hook (and ``requests``), the validator, the batch machinery and even
+the exception classes load inside ``execute``.
 """
 
 from __future__ import annotations
@@ -13,23 +13,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
 
-from airflow_provider_journeys.batch import (
+from airflow_provider_journeys.defaults import (
+    DEFAULT_CONN_ID,
+    DEFAULT_DEFER_WAITS_LONGER_THAN_SECONDS,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RETRY_WAIT_SECONDS,
     MAX_IDS_PER_AUDIENCE,
-    VariableBatchProgress,
 )
-from airflow_provider_journeys.exceptions import JourneysArgumentError, JourneysWaitRequested
-from airflow_provider_journeys.retry import DEFAULT_MAX_RETRY_WAIT_SECONDS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from airflow.sdk import Context
 
+    from airflow_provider_journeys.batch import VariableBatchProgress
     from airflow_provider_journeys.hooks.journeys import JourneysHook
 
-DEFAULT_CONN_ID = "airship_default"
-DEFAULT_DEFER_WAITS_LONGER_THAN_SECONDS = 60.0
 # ``[journeys] dry_run`` (env AIRFLOW__JOURNEYS__DRY_RUN) turns dry runs on for a whole deployment.
 DRY_RUN_CONFIG = ("journeys", "dry_run")
 _TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
@@ -72,6 +71,8 @@ class _JourneysOperator(BaseOperator):
         return self._send_or_defer(waited)
 
     def _send_or_defer(self, waited: float) -> dict[str, Any]:
+        from airflow_provider_journeys.exceptions import JourneysWaitRequested
+
         try:
             return self._send(self._hook(max(0.0, self.max_retry_wait - waited)))
         except JourneysWaitRequested as wait:
@@ -109,6 +110,8 @@ class _JourneysOperator(BaseOperator):
             return self.dry_run_setting
         word = str(self.dry_run_setting).strip().lower()
         if word not in _TRUE_WORDS | _FALSE_WORDS:
+            from airflow_provider_journeys.exceptions import JourneysArgumentError
+
             raise JourneysArgumentError(
                 f"dry_run is {self.dry_run_setting!r}; it must render to true or false"
             )
@@ -329,6 +332,8 @@ class JourneysBatchTriggerOperator(_JourneysOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         if isinstance(self.ids, str):
+            from airflow_provider_journeys.exceptions import JourneysArgumentError
+
             raise JourneysArgumentError(
                 "ids rendered to a string, not a list: pass the upstream task's output (e.g. "
                 "ids=fetch_ids.output) or set render_template_as_native_obj=True on the DAG"
@@ -347,6 +352,8 @@ class JourneysBatchTriggerOperator(_JourneysOperator):
 
 def _variable_progress(context: Context) -> VariableBatchProgress:
     """The Variable that remembers this task instance's accepted chunks across its tries."""
+    from airflow_provider_journeys.batch import VariableBatchProgress
+
     ti = context["ti"]
     identity = f"{ti.dag_id}\0{ti.task_id}\0{ti.run_id}\0{ti.map_index}"
     key = f"journeys_batch_progress_{hashlib.sha256(identity.encode()).hexdigest()[:24]}"

@@ -29,8 +29,8 @@ class MemoryProgress:
     def accepted_chunks(self, batch: str) -> set[int]:
         return set(self.batches.get(batch, set()))
 
-    def chunk_accepted(self, batch: str, index: int) -> None:
-        self.batches.setdefault(batch, set()).add(index)
+    def chunks_accepted(self, batch: str, indexes) -> None:
+        self.batches.setdefault(batch, set()).update(indexes)
 
     def batch_completed(self, batch: str) -> None:
         self.completed.append(batch)
@@ -262,8 +262,8 @@ def test_progress_is_logged_with_chunks_done_and_ids_per_second(airship, caplog)
     caplog.set_level("INFO", logger="airflow_provider_journeys")
     send(user_ids(200), chunk_size=10)
     progress_lines = [r.getMessage() for r in caplog.records if "chunks accepted" in r.getMessage()]
-    # One line per tenth of the batch, not one per chunk.
-    assert len(progress_lines) == 10
+    # At most one line per tenth of the batch (chunks finishing together share one), not one per chunk.
+    assert 2 <= len(progress_lines) <= 10
     assert progress_lines[-1].startswith("Batch: 20 of 20 chunks accepted (200 ids by this try, ")
     assert progress_lines[-1].endswith(" ids/s)")
 

@@ -134,6 +134,23 @@ def test_importing_the_operators_module_loads_neither_requests_nor_urllib3():
     assert result.stdout.strip() == "[]"
 
 
+def test_importing_the_operators_module_loads_nothing_but_itself_and_the_defaults():
+    # Every module imported here is paid for on every parse of every DAG file that uses the operators.
+    code = (
+        "import sys, json, airflow.sdk\n"
+        "before = set(sys.modules)\n"
+        "import airflow_provider_journeys.operators.journeys\n"
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # Nothing but these three: no third-party module, not even the provider's own exceptions.
+    assert json.loads(result.stdout) == [
+        "airflow_provider_journeys.defaults",
+        "airflow_provider_journeys.operators",
+        "airflow_provider_journeys.operators.journeys",
+    ]
+
+
 @pytest.mark.parametrize("dry_run", [True, "{{ 'true' }}", "{{ params.staging }}"])
 def test_dry_run_validates_logs_and_returns_the_body_without_calling_airship(airship, caplog, dry_run):
     operator = JourneysTriggerOperator(
