@@ -165,6 +165,7 @@ class JourneysHook(BaseHook):
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers["User-Agent"] = f"airflow-provider-journeys/{__version__}"
+        session.auth = _ignore_netrc
         return session
 
     @cached_property
@@ -397,6 +398,12 @@ class JourneysHook(BaseHook):
             "Content-Type": "application/json",
             "X-UA-Appkey": self.settings.app_key,
         }
+
+
+def _ignore_netrc(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """The session's default auth: none. Without a default, requests would look up ~/.netrc on every call
+    and put a matching entry's password in place of the Bearer token (or add it to the assertion grant)."""
+    return request
 
 
 def _required_bool(name: str, value: object) -> bool:

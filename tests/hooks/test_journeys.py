@@ -128,6 +128,20 @@ def test_one_hook_reuses_one_connection_for_token_and_calls(airship):
     assert len({request.client for request in airship.requests}) == 1
 
 
+def test_a_netrc_entry_for_the_host_replaces_neither_the_token_nor_the_grant(
+    emulator, set_connection, private_key_pem, tmp_path, monkeypatch
+):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login netrc-user password netrc-password\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    set_connection(emulator.connection(grant="private_key", private_key=private_key_pem))
+    assert JourneysHook().trigger(AUDIENCE, "t")["ok"] is True
+    token_request, call = emulator.requests
+    assert "Authorization" not in token_request.headers
+    assert call.headers["Authorization"].startswith("Bearer ")
+
+
 def test_body_is_sent_exactly_as_given_without_none_arguments(airship):
     audience = {"and": [{"tag": "vip", "group": "loyalty"}, {"not": {"named_user": ["u1", "u2"]}}]}
     attributes = {"product": {"name": "widget", "discount": None}, "tags": ["a", None]}
