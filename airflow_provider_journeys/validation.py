@@ -1,18 +1,26 @@
 """Checks Journeys request bodies against the JSON Schema files bundled in ``schemas/``.
 
 The schema files are the single source of truth for what may be sent; this module only loads them,
-compiles one validator per body kind (once per process), and turns violations into readable lines.
+compiles validators per body kind (once per process), and turns violations into readable lines.
+
+Two validators check each body. A fastjsonschema function, compiled from a mechanical draft-07
+translation of the files, only ever accepts: it settles the common case, a valid body, in a fraction of
+a loopback round trip. Whatever it does not accept goes to jsonschema, which decides and names every
+violation with its path.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from importlib.resources import files
 from typing import Any, Literal, cast
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 
@@ -21,6 +29,17 @@ from airflow_provider_journeys.exceptions import JourneysPayloadError
 PayloadKind = Literal["trigger", "exit"]
 _SCHEMA_FILES = ("common.json", "audience.json", "trigger.json", "exit.json")
 _SHOWN_VALUE_CHARS = 40
+_DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+_DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+# fastjsonschema fetches a $ref it has no handler for with urlopen; these are the schemes urlopen knows.
+_URLOPEN_SCHEMES = ("http", "https", "ftp", "file", "data")
+# The exact types of JSON values the fast path accepts without looking further (float needs a look).
+_JSON_SCALAR_TYPES = frozenset({str, int, bool, type(None)})
+_STRING_TYPE = frozenset({str})
+
+
+class UntranslatableSchemaError(ValueError):
+    """A schema file uses something the draft-07 translation for the fast path does not handle."""
 
 
 def validate_trigger_payload(payload: Any) -> None:
@@ -35,6 +54,12 @@ def validate_exit_payload(payload: Any) -> None:
 
 def payload_violations(kind: PayloadKind, payload: Any) -> list[tuple[str, str]]:
     """Every ``(json_path, reason)`` for which ``payload`` is not a valid ``kind`` body."""
+    if _fast_path_accepts(kind, payload):
+        return []
+    return _every_violation(kind, payload)
+
+
+def _every_violation(kind: PayloadKind, payload: Any) -> list[tuple[str, str]]:
     not_json = list(_non_json_values(payload, "$", ()))
     # A value that is not JSON is reported once, as such, not again by the schema rule it also breaks.
     reported = {path for path, _ in not_json}
@@ -58,16 +83,159 @@ def _validate(kind: PayloadKind, payload: Any) -> None:
         raise JourneysPayloadError(kind, violations)
 
 
+def _fast_path_accepts(kind: PayloadKind, payload: Any) -> bool:
+    """True only if ``payload`` is plain JSON that the compiled ``kind`` schema accepts."""
+    validate = _fast_validator(kind)  # outside the try: a schema it cannot translate must fail loudly
+    try:
+        if not _is_plain_json((payload,)):
+            return False
+        validate(payload)
+    except Exception:  # a rejection, or RecursionError on a container that holds itself
+        return False
+    return True
+
+
+@cache
+def _schema_files() -> dict[str, Any]:
+    return {name: json.loads((files(__package__) / "schemas" / name).read_text()) for name in _SCHEMA_FILES}
+
+
 @cache
 def _validator(kind: PayloadKind) -> Draft202012Validator:
-    schemas = {
-        name: json.loads((files(__package__) / "schemas" / name).read_text()) for name in _SCHEMA_FILES
-    }
+    schemas = _schema_files()
     base_uri = schemas[f"{kind}.json"]["$id"].rsplit("/", 1)[0]
     registry: Registry[Any] = Registry().with_resources(
         (f"{base_uri}/{name}", Resource.from_contents(schema)) for name, schema in schemas.items()
     )
     return Draft202012Validator(schemas[f"{kind}.json"], registry=registry)
+
+
+@cache
+def _fast_validator(kind: PayloadKind) -> Callable[[Any], object]:
+    """A function that returns for a ``kind`` body the schema files accept, and raises otherwise."""
+    schemas = _schema_files()
+    documents = {schema["$id"]: _file_to_draft_07(name, schema) for name, schema in schemas.items()}
+    return fastjsonschema.compile(
+        documents[schemas[f"{kind}.json"]["$id"]],
+        # Cross-file $refs resolve to the translated files; any other URI raises KeyError, never a fetch.
+        handlers=dict.fromkeys(_URLOPEN_SCHEMES, documents.__getitem__),
+        use_default=False,  # never write a schema default into the caller's payload
+        detailed_exceptions=False,  # only the verdict is used; jsonschema explains a rejection
+    )
+
+
+def _file_to_draft_07(name: str, schema: Any) -> dict[str, Any]:
+    """A whole schema file in draft-07 form; its ``$id`` stays, so relative ``$ref``s resolve as before."""
+    if schema.get("$schema") != _DRAFT_2020_12:
+        raise UntranslatableSchemaError(f"{name}: $schema must be {_DRAFT_2020_12}, the draft translated")
+    body = {keyword: value for keyword, value in schema.items() if keyword not in ("$schema", "$id")}
+    return {"$schema": _DRAFT_07, "$id": schema["$id"], **_to_draft_07(body, f"{name}#")}
+
+
+def _to_draft_07(schema: Any, where: str) -> Any:
+    """``schema`` (2020-12) rewritten keyword by keyword into a draft-07 schema that means the same.
+
+    A keyword not in ``_DRAFT_07_KEYWORDS`` raises :class:`UntranslatableSchemaError`: passing it on
+    could make the fast path accept what the schema files forbid."""
+    if isinstance(schema, bool):
+        return schema
+    if not isinstance(schema, dict):
+        raise UntranslatableSchemaError(f"{where}: a schema must be an object or a boolean")
+    translated: dict[str, Any] = {}
+    for keyword, value in schema.items():
+        if keyword in _ANNOTATIONS or keyword.startswith("x-"):
+            continue
+        if keyword not in _DRAFT_07_KEYWORDS:
+            raise UntranslatableSchemaError(
+                f"{where}: keyword {keyword!r} has no draft-07 translation for the fast path; "
+                "add one to _DRAFT_07_KEYWORDS, with a test body rejected through it"
+            )
+        draft_07_keyword, translate = _DRAFT_07_KEYWORDS[keyword]
+        translated[draft_07_keyword] = translate(value, f"{where}/{keyword}")
+    return _ref_applied_with_its_siblings(translated)
+
+
+def _ref_applied_with_its_siblings(schema: dict[str, Any]) -> dict[str, Any]:
+    # Draft-07 ignores every keyword beside a $ref, 2020-12 applies them all; an allOf applies both.
+    if "$ref" not in schema or len(schema) == 1:
+        return schema
+    siblings = {keyword: value for keyword, value in schema.items() if keyword != "$ref"}
+    return {**siblings, "allOf": [*siblings.get("allOf", []), {"$ref": schema["$ref"]}]}
+
+
+def _copy(value: Any, where: str) -> Any:
+    # A copy: fastjsonschema rewrites $refs in place, and jsonschema keeps reading the loaded files.
+    return copy.deepcopy(value)
+
+
+def _pattern(value: str, where: str) -> str:
+    # fastjsonschema turns each unescaped $ (found as below) into \Z; Python's re, used by jsonschema,
+    # also matches $ before a final newline. Under a "not" that difference would accept what jsonschema
+    # rejects.
+    if re.search(r"(?<!\\)\$", value):
+        raise UntranslatableSchemaError(
+            f"{where}: pattern {value!r} uses $, which the two validators read differently"
+        )
+    return value
+
+
+def _subschemas_by_name(value: dict[str, Any], where: str) -> dict[str, Any]:
+    return {name: _to_draft_07(subschema, f"{where}/{name}") for name, subschema in value.items()}
+
+
+_Translation = Callable[[Any, str], Any]
+# Every 2020-12 keyword the schema files use: its draft-07 name and how its value translates. Each has a
+# test with a body that the fast path must reject through it; a keyword added to the files needs both.
+_DRAFT_07_KEYWORDS: dict[str, tuple[str, _Translation]] = {
+    "$ref": ("$ref", _copy),
+    # Draft-07 names them "definitions", but a $ref is a JSON pointer, which reaches them under any name.
+    "$defs": ("$defs", _subschemas_by_name),
+    "type": ("type", _copy),
+    "enum": ("enum", _copy),
+    "minLength": ("minLength", _copy),
+    "maxLength": ("maxLength", _copy),
+    "pattern": ("pattern", _pattern),
+    "minItems": ("minItems", _copy),
+    "maxItems": ("maxItems", _copy),
+    # One schema for every item, as in draft-07; 2019's array form is rejected as not a schema.
+    "items": ("items", _to_draft_07),
+    "minProperties": ("minProperties", _copy),
+    "maxProperties": ("maxProperties", _copy),
+    "required": ("required", _copy),
+    "properties": ("properties", _subschemas_by_name),
+    "additionalProperties": ("additionalProperties", _to_draft_07),
+    "propertyNames": ("propertyNames", _to_draft_07),
+    # Draft-07 spells a dependentRequired as the array form of "dependencies".
+    "dependentRequired": ("dependencies", _copy),
+    "not": ("not", _to_draft_07),
+    "if": ("if", _to_draft_07),
+    "then": ("then", _to_draft_07),
+    "else": ("else", _to_draft_07),
+}
+# They assert nothing, so the fast path leaves them out ("x-" keywords, such as x-rule, are ours).
+_ANNOTATIONS = frozenset(
+    {"title", "description", "$comment", "default", "examples", "deprecated", "readOnly", "writeOnly"}
+)
+
+
+def _is_plain_json(values: Iterable[Any]) -> bool:
+    """Whether ``values`` are made only of dicts with string keys, lists, strings, ints, finite floats,
+    booleans and None, each of exactly that type. Subclasses, tuples and the rest go to
+    :func:`_non_json_values`, which decides; a container that holds itself recurses to RecursionError."""
+    for value in values:
+        value_type = type(value)
+        if value_type in _JSON_SCALAR_TYPES:
+            continue
+        if value_type is dict:
+            if not (_STRING_TYPE.issuperset(map(type, value)) and _is_plain_json(value.values())):
+                return False
+        elif value_type is list:
+            # Most lists hold only scalars, which one pass over their types in C settles.
+            if not (_JSON_SCALAR_TYPES.issuperset(map(type, value)) or _is_plain_json(value)):
+                return False
+        elif value_type is not float or not math.isfinite(value):
+            return False
+    return True
 
 
 def _non_json_values(value: Any, path: str, parents: tuple[int, ...]) -> Iterator[tuple[str, str]]:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import datetime
+import enum
 import math
+from collections import OrderedDict
+from types import MappingProxyType
 
+import fastjsonschema
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_journeys import validation
 from airflow_provider_journeys.exceptions import JourneysPayloadError
 from airflow_provider_journeys.hooks.journeys import JourneysHook
 from airflow_provider_journeys.validation import (
+    UntranslatableSchemaError,
     payload_violations,
     validate_exit_payload,
     validate_trigger_payload,
@@ -313,10 +319,174 @@ def test_hook_sends_a_valid_edge_exit_exactly_as_given(airship):
 
 
 def test_schema_files_are_read_and_compiled_once_per_process():
-    from airflow_provider_journeys.validation import _validator
-
     for number in range(200):
-        payload_violations("trigger", {"audience": {"tag": f"t{number}"}, "triggering_id": "seq"})
-        payload_violations("exit", {"triggering_id": f"seq-{number}"})
-    assert _validator.cache_info().currsize == 2
-    assert _validator.cache_info().misses <= 2
+        # Valid bodies are settled by the fast path; invalid ones also need the jsonschema validator.
+        for trigger_id in (f"seq-{number}", ""):
+            payload_violations("trigger", {"audience": {"tag": f"t{number}"}, "triggering_id": trigger_id})
+            payload_violations("exit", {"triggering_id": trigger_id})
+    assert validation._schema_files.cache_info().misses <= 1
+    for compiled in (validation._validator, validation._fast_validator):
+        assert compiled.cache_info().currsize == 2
+        assert compiled.cache_info().misses <= 2
+
+
+# --- the compiled fast path ---------------------------------------------------------------------------
+
+# For every keyword the draft-07 translation handles, a body that the schema files reject through it.
+REJECTED_THROUGH = {
+    "$ref": ("exit", body("exit", triggering_id="")),  # common.json, from exit.json
+    "$defs": ("trigger", audience({"and": [{"tag": []}]})),  # #/$defs/selectors -> selector -> ids
+    "type": ("trigger", body("trigger", triggering_id=7)),
+    "enum": ("trigger", audience({"segmnet": "a"})),
+    "minLength": ("exit", body("exit", entrance_id="")),
+    "maxLength": ("exit", body("exit", entrance_id="e" * 65)),
+    "pattern": ("trigger", body("trigger", global_attributes={"ua_x": 1})),
+    "minItems": ("trigger", audience({"tag": []})),
+    "maxItems": ("trigger", audience({"channel": ["c"] * 1001})),
+    "items": ("trigger", audience({"named_user": ["u", 5]})),
+    "minProperties": ("trigger", audience({})),
+    "maxProperties": ("trigger", audience({"tag": "a", "segment": "b"})),
+    "required": ("trigger", audience({"sms_id": {"sender": "1"}})),
+    "properties": ("trigger", audience({"sms_id": {**SMS_ID, "msisdn": 1}})),
+    "additionalProperties": ("trigger", audience({"sms_id": {**SMS_ID, "carrier": "x"}})),
+    "propertyNames": ("trigger", audience({"not": {"segmnet": "s"}})),
+    "dependentRequired": ("trigger", audience({"group": "g"})),
+    "not": ("trigger", body("trigger", global_attributes={"ok": 1, "ua_": 2})),
+    # "if" picks "then" (two keys allowed) for the first selector and "else" (one key) for the second.
+    "if": ("trigger", audience({"or": [{"tag": "a", "group": "g"}, {"tag": "a", "named_user": "u"}]})),
+    "then": ("trigger", audience({"tag": "a", "group": "g", "segment": "b"})),
+    "else": ("trigger", audience({"and": [{"named_user": "u", "channel": "c"}]})),
+}
+
+
+def compile_in_memory(schema):
+    """The fast-path validator for one in-memory 2020-12 schema, translated as the schema files are."""
+    document = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "memory:schema", **schema}
+    return fastjsonschema.compile(validation._file_to_draft_07("memory.json", document))
+
+
+def test_every_translated_keyword_has_a_body_rejected_through_it():
+    assert set(REJECTED_THROUGH) == set(validation._DRAFT_07_KEYWORDS)
+
+
+@pytest.mark.parametrize(("kind", "payload"), REJECTED_THROUGH.values(), ids=REJECTED_THROUGH)
+def test_fast_path_rejects_a_body_that_breaks_one_translated_keyword(kind, payload):
+    assert not validation._fast_path_accepts(kind, payload)
+    assert len(payload_violations(kind, payload)) == 1  # jsonschema finds the one rule it breaks
+
+
+shared = ["same", "list"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        pytest.param("trigger", MINIMAL["trigger"], id="minimal-trigger"),
+        pytest.param("exit", MINIMAL["exit"], id="minimal-exit"),
+        pytest.param("trigger", audience({"named_user": ["u"] * 1000}), id="1000-ids"),
+        pytest.param("trigger", body("trigger", global_attributes={"a": shared, "b": shared}), id="one-list-twice"),
+        pytest.param("trigger", body("trigger", global_attributes={"my_ua_key": {"ua_x": 1}}), id="ua_-not-at-the-start"),
+        pytest.param("trigger", audience({"not": {"tag": ["a", "b"], "group": "g"}}), id="group-beside-tag"),
+    ],
+)  # fmt: skip
+def test_fast_path_accepts_a_valid_plain_json_body(kind, payload):
+    assert validation._fast_path_accepts(kind, payload)
+
+
+def test_a_ref_beside_other_keywords_is_applied_with_them():
+    # Draft-07 would ignore the maxLength beside the $ref; the translation must keep both.
+    validate = compile_in_memory(
+        {"$ref": "#/$defs/text", "maxLength": 2, "$defs": {"text": {"type": "string"}}}
+    )
+    validate("ab")
+    for rejected in ("abc", 5):
+        with pytest.raises(fastjsonschema.JsonSchemaValueException):
+            validate(rejected)
+
+
+@pytest.mark.parametrize(
+    ("schema", "named"),
+    [
+        pytest.param({"prefixItems": [{"type": "string"}]}, "'prefixItems'", id="prefixItems"),
+        pytest.param({"unevaluatedProperties": False}, "'unevaluatedProperties'", id="unevaluatedProperties"),
+        pytest.param({"dependentSchemas": {"a": {"required": ["b"]}}}, "'dependentSchemas'", id="dependentSchemas"),
+        pytest.param({"$defs": {"a": {"$anchor": "a"}}}, "'\\$anchor'", id="anchor-inside-defs"),
+        pytest.param({"properties": {"a": {"format": "email"}}}, "'format'", id="format-inside-properties"),
+        pytest.param({"not": {"const": 1}}, "'const'", id="const-inside-not"),
+        pytest.param({"properties": {"a": {"$id": "other.json"}}}, "'\\$id'", id="nested-id"),
+        pytest.param({"items": [{"type": "string"}]}, "must be an object or a boolean", id="array-form-items"),
+        pytest.param({"propertyNames": {"not": {"pattern": "^ua_$"}}}, "uses \\$", id="pattern-with-dollar"),
+    ],
+)  # fmt: skip
+def test_a_keyword_the_translation_does_not_handle_fails_compilation_loudly(schema, named):
+    with pytest.raises(UntranslatableSchemaError, match=named):
+        compile_in_memory(schema)
+
+
+def test_a_schema_file_of_another_draft_fails_compilation_loudly():
+    with pytest.raises(UntranslatableSchemaError, match="2020-12"):
+        validation._file_to_draft_07(
+            "old.json", {"$schema": "http://json-schema.org/draft-07/schema#", "$id": "x"}
+        )
+
+
+def test_an_untranslatable_schema_file_fails_validation_loudly_instead_of_falling_back(monkeypatch):
+    exit_schema = validation._schema_files()["exit.json"]
+    schema_files = {
+        **validation._schema_files(),
+        "exit.json": {**exit_schema, "unevaluatedProperties": False},
+    }
+    monkeypatch.setattr(validation, "_schema_files", lambda: schema_files)
+    monkeypatch.setattr(validation, "_fast_validator", validation._fast_validator.__wrapped__)
+    with pytest.raises(UntranslatableSchemaError, match=r"exit\.json#: keyword 'unevaluatedProperties'"):
+        validate_exit_payload(MINIMAL["exit"])
+
+
+def test_whatever_the_fast_path_raises_leaves_the_verdict_to_jsonschema(monkeypatch):
+    def broken(payload):
+        raise RuntimeError("not a verdict")
+
+    monkeypatch.setattr(validation, "_fast_validator", lambda kind: broken)
+    assert_accepted("trigger", MINIMAL["trigger"])
+    assert_single_violation("exit", body("exit", entrance_id=""), "$.entrance_id", "too short")
+
+
+class Tier(enum.IntEnum):
+    GOLD = 1
+
+
+class Flavour(enum.StrEnum):
+    VIP = "vip"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param(OrderedDict(MINIMAL["trigger"]), id="dict-subclass-body"),
+        pytest.param(audience({"tag": Flavour.VIP}), id="str-enum-id"),
+        pytest.param(body("trigger", global_attributes={"tier": Tier.GOLD}), id="int-enum-attribute"),
+    ],
+)
+def test_json_values_of_builtin_subclasses_left_to_jsonschema_are_still_accepted(payload):
+    assert not validation._fast_path_accepts("trigger", payload)
+    assert_accepted("trigger", payload)
+
+
+@pytest.mark.parametrize(
+    ("payload", "path", "reason_part"),
+    [
+        pytest.param(body("trigger", triggering_id=("a", "b")), "$.triggering_id", "has type tuple", id="tuple"),
+        pytest.param(body("trigger", global_attributes=MappingProxyType({"a": 1})), "$.global_attributes", "has type mappingproxy", id="non-dict-mapping"),
+        pytest.param(audience({"named_user": ["u", ("v",)]}), "$.audience.named_user[1]", "has type tuple", id="tuple-among-strings"),
+    ],
+)  # fmt: skip
+def test_tuples_and_other_mappings_are_still_rejected(payload, path, reason_part):
+    assert_single_violation("trigger", payload, path, reason_part)
+
+
+def test_a_circular_body_is_reported_as_circular():
+    attributes = {"name": "a"}
+    attributes["self"] = attributes
+    assert_single_violation(
+        "trigger", body("trigger", global_attributes=attributes), "$.global_attributes.self", "circular"
+    )

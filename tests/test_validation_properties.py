@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airflow_provider_journeys import validation
 from airflow_provider_journeys.exceptions import JourneysPayloadError
 from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH, JourneysHook
 from airflow_provider_journeys.validation import (
@@ -110,6 +111,12 @@ def _mutations(payload: dict[str, Any]) -> st.SearchStrategy[tuple[str, dict[str
         ),
         st.sampled_from(ID_SELECTORS).map(lambda key: mutated("1001 ids", audience={key: ["i"] * 1001})),
         st.just(mutated("two selectors", audience={"segment": "s", "named_user": "u"})),
+        st.just(mutated("group without tag", audience={"group": "g"})),
+        st.just(
+            mutated("a third key beside tag and group", audience={"tag": "t", "group": "g", "segment": "s"})
+        ),
+        st.sampled_from(("tag", *ID_SELECTORS)).map(lambda key: mutated("empty id list", audience={key: []})),
+        st.sampled_from(("and", "or")).map(lambda op: mutated("empty and/or", audience={op: []})),
         st.just(mutated("string audience", audience="all")),
         st.sampled_from(NOT_JSON).map(lambda bad: mutated("not JSON", global_attributes={"value": bad})),
         st.sampled_from(NOT_JSON).map(
@@ -166,3 +173,45 @@ def test_every_rule_breaking_mutation_is_rejected_with_a_path_and_sends_nothing(
         print(f"\nmutations: rejected {sum(rejected.values())} ({dict(sorted(rejected.items()))}), sent 0")
     assert airship.requests == []
     assert len(rejected) >= 10  # most kinds of mutation were drawn
+
+
+# Audience-shaped noise, nested like the selectors above, whose leaves may be valid selectors with one key
+# more or one fewer, or dicts of selector keys (and a typo) over ids and JSON values, and whose "and"/"or"
+# lists may be empty: each audience rule gets broken alone, nested, and together with others.
+selector_keys = st.sampled_from(
+    (*ID_SELECTORS, "tag", "group", "static_list", "subscription_list", "sms_id", "and", "or", "not", "tagg")
+)
+
+
+def _one_key_more_or_fewer(selector: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.one_of(
+        st.builds(lambda key, value: {**selector, key: value}, selector_keys, ids),
+        st.sampled_from(sorted(selector)).map(lambda key: {k: v for k, v in selector.items() if k != key}),
+    )
+
+
+noisy_selectors = st.recursive(
+    atomic_selectors
+    | atomic_selectors.flatmap(_one_key_more_or_fewer)
+    | st.dictionaries(selector_keys, ids | st.lists(text, max_size=2) | json_values, max_size=3),
+    lambda inner: st.one_of(
+        st.builds(lambda op, items: {op: items}, st.sampled_from(("and", "or")), st.lists(inner, max_size=3)),
+        st.builds(lambda item: {"not": item}, inner),
+    ),
+    max_leaves=6,
+)
+# Hypothesis draws the first alternative of a one_of most often, so the rule breakers come first.
+trigger_bodies = st.one_of(
+    trigger_payloads.flatmap(_mutations).map(lambda case: case[1]),
+    st.builds(lambda payload, selector: {**payload, "audience": selector}, trigger_payloads, noisy_selectors),
+    trigger_payloads,
+)
+exit_bodies = st.one_of(exit_payloads.flatmap(_mutations).map(lambda case: case[1]), exit_payloads)
+
+
+@given(case=st.tuples(st.just("trigger"), trigger_bodies) | st.tuples(st.just("exit"), exit_bodies))
+def test_fast_path_accepts_exactly_the_bodies_the_full_check_finds_no_violation_in(case):
+    # The fast path may only accept; accepting less than jsonschema would only cost time, but this
+    # checks both directions, so a translation that is stricter (which under a "not" turns laxer) fails too.
+    kind, payload = case
+    assert validation._fast_path_accepts(kind, payload) == (validation._every_violation(kind, payload) == [])
