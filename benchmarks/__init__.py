@@ -1,0 +1,1 @@
+"""Benchmarks of airflow-provider-journeys against the local Airship emulator: ``bash benchmarks/run.sh``."""
