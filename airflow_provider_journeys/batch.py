@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
 _SHOWN_DUPLICATES = 5
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -161,8 +164,14 @@ class VariableBatchProgress:
         from airflow.sdk import Variable
 
         stored = Variable.get(self.key, default=None, deserialize_json=True)
-        if isinstance(stored, dict) and stored.get("batch") == batch:
-            self._accepted = set(stored["accepted"])
+        matches = isinstance(stored, dict) and stored.get("batch") == batch
+        if stored is not None and not matches:
+            log.warning(
+                "Variable %s records another batch (the ids, their order or the payload changed since it "
+                "was written); it is not applied and every chunk of this batch is sent",
+                self.key,
+            )
+        self._accepted = set(stored["accepted"]) if matches else set()
         return set(self._accepted)
 
     def chunks_accepted(self, batch: str, indexes: Collection[int]) -> None:
@@ -176,3 +185,4 @@ class VariableBatchProgress:
         from airflow.sdk import Variable
 
         Variable.delete(self.key)
+        self._accepted = set()

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowFailException
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
@@ -161,7 +160,9 @@ class JourneysHook(BaseHook):
         session = requests.Session()
         # No transport retries inside urllib3: failures before sending then come back wrapped in
         # MaxRetryError and failures after sending come back bare, which is what _never_sent() relies on.
-        adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
+        adapter = HTTPAdapter(
+            max_retries=Retry(total=0, read=False, redirect=False), pool_maxsize=MAX_CONCURRENCY
+        )
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers["User-Agent"] = f"airflow-provider-journeys/{__version__}"
@@ -210,7 +211,7 @@ class JourneysHook(BaseHook):
         :class:`~airflow_provider_journeys.exceptions.JourneysBatchIncompleteError` (or its subclass
         ``JourneysBatchFailedError``) with a report of every chunk when any chunk fails.
         """
-        _check_batch_arguments(ids, chunk_size, max_concurrency)
+        _check_batch_arguments(selector, ids, chunk_size, max_concurrency)
         if not ids:
             log.warning("ids is empty: nobody to enroll, nothing sent")
         chunks = split_into_chunks(ids, chunk_size)
@@ -244,7 +245,7 @@ class JourneysHook(BaseHook):
                 to_send, report, max_concurrency, lambda indexes: _record(progress, batch, indexes)
             )
         if report.failed:
-            raise _batch_error(report) from next(iter(report.failed.values()))
+            raise _batch_error(report, resumable=progress is not None) from next(iter(report.failed.values()))
         if progress is not None:
             progress.batch_completed(batch)
         return report.as_dict()
@@ -419,8 +420,14 @@ def _required_seconds(name: str, value: object) -> float:
     return float(value)
 
 
-def _check_batch_arguments(ids: object, chunk_size: object, max_concurrency: object) -> None:
+def _check_batch_arguments(
+    selector: object, ids: object, chunk_size: object, max_concurrency: object
+) -> None:
     # A string is a Sequence too: taken as given, "abc" would enroll the ids "a", "b" and "c".
+    if not isinstance(selector, str):
+        raise JourneysArgumentError(
+            f"selector is {selector!r}; it must be a selector name such as 'named_user'"
+        )
     if not isinstance(ids, list | tuple):
         raise JourneysArgumentError(f"ids is a {type(ids).__name__}; it must be a list of ids")
     repeats = repeated_ids(ids)
@@ -463,16 +470,24 @@ def _settle(future: Future[dict[str, Any]], chunk: Chunk, report: BatchReport) -
     return True
 
 
-def _batch_error(report: BatchReport) -> JourneysBatchIncompleteError:
-    # One failure that a retry cannot fix, or after which users may be enrolled, decides for the batch.
-    fatal = any(isinstance(error, AirflowFailException) for error in report.failed.values())
-    error_type = JourneysBatchFailedError if fatal else JourneysBatchIncompleteError
+def _batch_error(report: BatchReport, *, resumable: bool) -> JourneysBatchIncompleteError:
+    # Only failures known to have accepted nothing leave the batch retryable; anything else decides for it.
+    retryable = all(isinstance(error, _NOTHING_ACCEPTED) for error in report.failed.values())
+    error_type = JourneysBatchIncompleteError if retryable else JourneysBatchFailedError
+    rerun = (
+        "a rerun sends only the chunks not accepted"
+        if resumable
+        else "without a progress store nothing was recorded, so a rerun would resend every chunk"
+    )
     next_step = (
-        "Check the Sequence for the failed chunks before rerunning; a rerun sends only the chunks not accepted."
-        if fatal
-        else "Nothing in doubt was sent; a task retry sends only the chunks not accepted."
+        f"Nothing in doubt was sent; {rerun}."
+        if retryable
+        else f"Check the Sequence for the failed chunks before rerunning; {rerun}."
     )
     return error_type(f"Batch trigger incomplete. {report.describe_failure()}\n{next_step}", report)
+
+
+_NOTHING_ACCEPTED = (JourneysRateLimitError, JourneysUnavailableError, JourneysWaitRequested)
 
 
 class _ProgressLog:

@@ -147,6 +147,7 @@ def test_repeated_ids_are_refused_naming_where_they_repeat(airship):
         ({"max_concurrency": 0}, "max_concurrency is 0; it must be a whole number from 1 to 16"),
         ({"max_concurrency": 17}, "max_concurrency is 17"),
         ({"max_concurrency": True}, "max_concurrency is True"),
+        ({"selector": None}, "selector is None; it must be a selector name"),
     ],
 )
 def test_batch_arguments_of_the_wrong_kind_are_refused_before_sending(airship, arguments, message):
@@ -201,7 +202,8 @@ def test_rate_limit_exhaustion_leaves_a_batch_incomplete_but_retryable(airship):
     error = raised.value
     assert not isinstance(error, AirflowFailException)
     assert isinstance(error.__cause__, JourneysRateLimitError)
-    assert "a task retry sends only the chunks not accepted" in str(error)
+    # Without a progress store nothing was recorded, and the message must not promise a resume.
+    assert "without a progress store nothing was recorded, so a rerun would resend every chunk" in str(error)
     assert (sorted(error.report.accepted), sorted(error.report.failed)) == ([0], [1])
 
 
@@ -209,8 +211,9 @@ def test_a_rerun_with_the_same_progress_sends_only_the_chunks_not_yet_accepted(a
     ids = user_ids(50)
     progress = MemoryProgress()
     airship.answer_next(429, path=TRIGGER_PATH, after=2, retry_after=5)
-    with pytest.raises(JourneysBatchIncompleteError):
+    with pytest.raises(JourneysBatchIncompleteError) as raised:
         send(ids, chunk_size=10, max_concurrency=1, max_retry_wait=1, progress=progress)
+    assert "Nothing in doubt was sent; a rerun sends only the chunks not accepted." in str(raised.value)
     [accepted_before] = progress.batches.values()
     assert accepted_before == {0, 1}
 
