@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -166,7 +167,17 @@ def batch_progress_variables() -> dict[str, object]:
     }
 
 
-@pytest.mark.usefixtures("airflow_db")
+@pytest.fixture
+def no_batch_progress_left() -> Iterator[None]:
+    """Batch DAG tests share one metadata DB (and a run id per logical date): none may leave progress behind."""
+    yield
+    for key in batch_progress_variables():
+        subprocess.run(
+            [sys.executable, "-m", "airflow", "variables", "delete", key], check=True, capture_output=True
+        )
+
+
+@pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
 def test_batch_example_dag_enrolls_every_id_from_the_upstream_xcom_exactly_once(emulator):
     result = airflow_dags_test("example_journeys_batch_enroll", EXAMPLE_DAGS, emulator)
     assert_succeeded(result)
@@ -181,7 +192,7 @@ def test_batch_example_dag_enrolls_every_id_from_the_upstream_xcom_exactly_once(
     assert batch_progress_variables() == {}
 
 
-@pytest.mark.usefixtures("airflow_db")
+@pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
 def test_a_retried_batch_task_sends_only_the_chunks_the_first_try_did_not_get_accepted(emulator):
     emulator.answer_next(429, path=TRIGGER_PATH, after=2, retry_after=1)
     result = airflow_dags_test("test_journeys_batch_retry", TEST_DAGS, emulator)
@@ -198,7 +209,7 @@ def test_a_retried_batch_task_sends_only_the_chunks_the_first_try_did_not_get_ac
     assert batch_progress_variables() == {}
 
 
-@pytest.mark.usefixtures("airflow_db")
+@pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
 def test_a_batch_chunk_that_may_have_enrolled_fails_the_task_and_keeps_progress_for_a_rerun(emulator):
     emulator.answer_next(503, path=TRIGGER_PATH, after=2)
     result = airflow_dags_test("test_journeys_batch_retry", TEST_DAGS, emulator)
@@ -208,8 +219,5 @@ def test_a_batch_chunk_that_may_have_enrolled_fails_the_task_and_keeps_progress_
     assert "chunk 2 (ids[200:300]) failed: POST /api/journeys/trigger failed: HTTP 503" in output
     assert "not sent: 3-4" in output
     assert len(emulator.received(TRIGGER_PATH)) == 3
-    [(key, progress)] = batch_progress_variables().items()
+    [progress] = batch_progress_variables().values()
     assert progress["accepted"] == [0, 1]
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "variables", "delete", key], check=True, capture_output=True
-    )
