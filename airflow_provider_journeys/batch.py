@@ -82,15 +82,20 @@ class BatchReport:
     dry_run: bool = False
 
     @property
+    def all_accepted(self) -> set[int]:
+        """Chunks accepted by this call or by earlier tries."""
+        return self.previously_accepted | self.accepted.keys()
+
+    @property
     def not_sent(self) -> list[Chunk]:
-        done = self.previously_accepted | self.accepted.keys() | self.failed.keys()
+        done = self.all_accepted | self.failed.keys()
         return [chunk for chunk in self.chunks if chunk.index not in done]
 
     def ids_in(self, indexes: Collection[int]) -> int:
         return sum(len(chunk.ids) for chunk in self.chunks if chunk.index in indexes)
 
     def as_dict(self) -> dict[str, Any]:
-        accepted = self.previously_accepted | self.accepted.keys()
+        accepted = self.all_accepted
         return {
             "selector": self.selector,
             "chunks": len(self.chunks),
@@ -109,14 +114,14 @@ class BatchReport:
         by_index = {chunk.index: chunk for chunk in self.chunks}
         lines = [
             f"{len(self.failed)} of {len(self.chunks)} chunks failed; "
-            f"{len(self.accepted) + len(self.previously_accepted)} were accepted "
+            f"{len(self.all_accepted)} were accepted "
             f"({len(self.previously_accepted)} by earlier tries), {len(self.not_sent)} were not sent."
         ]
         lines += [
             f"  chunk {index} ({by_index[index].span}) failed: {error}"
             for index, error in sorted(self.failed.items())
         ]
-        lines.append(f"  accepted: {_ranges(self.accepted.keys() | self.previously_accepted)}")
+        lines.append(f"  accepted: {_ranges(self.all_accepted)}")
         lines.append(f"  not sent: {_ranges(chunk.index for chunk in self.not_sent)}")
         return "\n".join(lines)
 

@@ -338,7 +338,8 @@ class JourneysBatchTriggerOperator(_JourneysOperator):
                 "ids rendered to a string, not a list: pass the upstream task's output (e.g. "
                 "ids=fetch_ids.output) or set render_template_as_native_obj=True on the DAG"
             )
-        return self.hook.trigger_batch(
+        hook = self.hook
+        return hook.trigger_batch(
             selector=self.selector,
             ids=self.ids,
             triggering_id=self.triggering_id,
@@ -346,7 +347,7 @@ class JourneysBatchTriggerOperator(_JourneysOperator):
             global_attributes=self.global_attributes,
             chunk_size=self.chunk_size,
             max_concurrency=self.max_concurrency,
-            progress=None if self.dry_run_in_effect() else _variable_progress(context),
+            progress=None if hook.dry_run else _variable_progress(context),
         )
 
 
