@@ -22,9 +22,10 @@ with DAG(
     default_args={"retries": 2},
     tags=["example", "journeys"],
 ):
-
+    # [START howto_operator_journeys_batch_trigger]
     @task
     def named_users_to_welcome(ds: str | None = None) -> list[str]:
+        # Stands in for a warehouse query, e.g. SnowflakeHook().get_records("select named_user from ...").
         return [f"customer-{number:06d}" for number in range(25_000)]
 
     JourneysBatchTriggerOperator(
@@ -34,3 +35,4 @@ with DAG(
         triggering_id=WELCOME_SEQUENCE_TRIGGER,
         entrance_id="batch-{{ ds_nodash }}",
     )
+    # [END howto_operator_journeys_batch_trigger]

@@ -6,6 +6,7 @@ the Sequence and can be exited later (see ``example_journeys_exit_after_days``) 
 
 from __future__ import annotations
 
+# [START howto_journeys_quick_start]
 import pendulum
 from airflow.sdk import DAG
 
@@ -21,6 +22,7 @@ with DAG(
     catchup=False,
     tags=["example", "airship"],
 ):
+    # [START howto_operator_journeys_trigger]
     JourneysTriggerOperator(
         task_id="enroll_new_signups",
         audience={"segment": "new-signups-last-24h"},
@@ -28,3 +30,5 @@ with DAG(
         entrance_id="daily-{{ ds_nodash }}",
         global_attributes={"campaign_date": "{{ ds }}", "offer": {"code": "WELCOME-{{ ds_nodash }}"}},
     )
+    # [END howto_operator_journeys_trigger]
+# [END howto_journeys_quick_start]

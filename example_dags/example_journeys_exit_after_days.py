@@ -21,6 +21,7 @@ with DAG(
     params={"days_in_sequence": 7},
     tags=["example", "airship"],
 ):
+    # [START howto_operator_journeys_exit]
     JourneysExitOperator(
         task_id="exit_expired_entrance",
         triggering_id=WELCOME_SEQUENCE_TRIGGER,
@@ -28,3 +29,4 @@ with DAG(
             "daily-{{ macros.ds_format(macros.ds_add(ds, -params.days_in_sequence), '%Y-%m-%d', '%Y%m%d') }}"
         ),
     )
+    # [END howto_operator_journeys_exit]

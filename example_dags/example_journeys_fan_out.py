@@ -20,7 +20,7 @@ with DAG(
     catchup=False,
     tags=["example", "airship"],
 ):
-
+    # [START howto_operator_journeys_trigger_mapped]
     @task
     def lapsed_segments() -> list[dict[str, str]]:
         return [{"segment": f"lapsed-{days}-days"} for days in (30, 60, 90)]
@@ -30,3 +30,4 @@ with DAG(
         triggering_id=WINBACK_SEQUENCE_TRIGGER,
         entrance_id="winback-{{ ds_nodash }}",
     ).expand(audience=lapsed_segments())
+    # [END howto_operator_journeys_trigger_mapped]
