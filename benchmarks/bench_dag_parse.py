@@ -14,8 +14,6 @@ if TYPE_CHECKING:
 NAME = "dag_parse"
 PAIRS = (
     ("daily_enroll", "example_journeys_daily_enroll.py", "http_journeys_daily_enroll.py"),
-    ("exit_after_days", "example_journeys_exit_after_days.py", "http_journeys_exit_after_days.py"),
-    ("fan_out", "example_journeys_fan_out.py", "http_journeys_fan_out.py"),
 )
 MODES = {
     "cold": "cold: only airflow.sdk imported before",
