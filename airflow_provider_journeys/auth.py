@@ -17,7 +17,7 @@ from airflow_provider_journeys.exceptions import (
     JourneysConnectionConfigError,
     JourneysUnavailableError,
 )
-from airflow_provider_journeys.retry import backoff_seconds
+from airflow_provider_journeys.resend import backoff_seconds
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey

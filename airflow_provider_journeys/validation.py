@@ -1,27 +1,33 @@
-"""Checks Journeys request bodies against the JSON Schema files bundled in ``schemas/``.
+"""Checks Journeys request bodies against the JSON Schema files bundled in ``schemas/`` and encodes them.
 
 The schema files are the single source of truth for what may be sent; this module only loads them,
 compiles validators per body kind (once per process), and turns violations into readable lines.
 
-Two validators check each body. A fastjsonschema function, compiled from a mechanical draft-07
-translation of the files, only ever accepts: it settles the common case, a valid body, in a fraction of
-a loopback round trip. Whatever it does not accept goes to jsonschema, which decides and names every
-violation with its path.
+What is checked is what is sent: a body is encoded once, with orjson, and those bytes are sent. A value
+orjson cannot encode (sets, bytes, datetimes, non-string keys, integers beyond 64 bits, lone surrogates,
+containers nested 255 deep) is not JSON; neither is NaN or Infinity, which orjson would write as null.
+Tuples are arrays, enums and UUIDs their values, as orjson writes them.
+
+Two validators check each body. jsonschema-rs (draft 2020-12, in Rust) only ever accepts: when the
+encoding takes plain built-in types only and holds no null (where a NaN may hide), its verdict on the
+value settles the common case, a valid body, in a fraction of a loopback round trip. Whatever it does not
+accept goes to jsonschema, which decides on the parse of the encoded bytes and names every violation with
+its path.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import math
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib.resources import files
 from typing import Any, Literal, cast
 
-import fastjsonschema
+import jsonschema_rs
+import orjson
 from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.validators import extend
 from referencing import Registry, Resource
 
 from airflow_provider_journeys.exceptions import JourneysPayloadError
@@ -29,70 +35,82 @@ from airflow_provider_journeys.exceptions import JourneysPayloadError
 PayloadKind = Literal["trigger", "exit"]
 _SCHEMA_FILES = ("common.json", "audience.json", "trigger.json", "exit.json")
 _SHOWN_VALUE_CHARS = 40
-_DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
-_DRAFT_07 = "http://json-schema.org/draft-07/schema#"
-# fastjsonschema fetches a $ref it has no handler for with urlopen; these are the schemes urlopen knows.
-_URLOPEN_SCHEMES = ("http", "https", "ftp", "file", "data")
-# The exact types of JSON values the fast path accepts without looking further (float needs a look).
-_JSON_SCALAR_TYPES = frozenset({str, int, bool, type(None)})
-_STRING_TYPE = frozenset({str})
-
-
-class UntranslatableSchemaError(ValueError):
-    """A schema file uses something the draft-07 translation for the fast path does not handle."""
+# Datetimes and dataclasses are refused rather than written in a form the user did not choose.
+_ENCODING = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# The fast path also refuses subclasses of built-in types: their Python methods (``__len__``, ``__iter__``)
+# may disagree with the data orjson writes, so only the full check, on the parse of the bytes, judges them.
+_PLAIN_ENCODING = _ENCODING | orjson.OPT_PASSTHROUGH_SUBCLASS
+# orjson refuses deeper values ("Recursion limit reached"); the full check reports where.
+MAX_NESTING = 254
 
 
 def validate_trigger_payload(payload: Any) -> None:
     """Raise :class:`JourneysPayloadError` listing every rule a ``/api/journeys/trigger`` body breaks."""
-    _validate("trigger", payload)
+    validated_body("trigger", payload)
 
 
 def validate_exit_payload(payload: Any) -> None:
     """Raise :class:`JourneysPayloadError` listing every rule a ``/api/journeys/exit`` body breaks."""
-    _validate("exit", payload)
+    validated_body("exit", payload)
+
+
+def validated_body(kind: PayloadKind, payload: Any) -> bytes:
+    """The exact bytes to send for ``payload``; raises :class:`JourneysPayloadError` if any rule is broken."""
+    body = _fast_path_body(kind, payload)
+    if body is not None:
+        return body
+    violations = _every_violation(kind, payload)
+    if violations:
+        raise JourneysPayloadError(kind, violations)
+    return orjson.dumps(payload, option=_ENCODING)
 
 
 def payload_violations(kind: PayloadKind, payload: Any) -> list[tuple[str, str]]:
     """Every ``(json_path, reason)`` for which ``payload`` is not a valid ``kind`` body."""
-    if _fast_path_accepts(kind, payload):
+    if _fast_path_body(kind, payload) is not None:
         return []
     return _every_violation(kind, payload)
 
 
+def build_payload(**fields: Any) -> dict[str, Any]:
+    """Top-level arguments left as None are omitted; nested values are sent exactly as given."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _fast_path_body(kind: PayloadKind, payload: Any) -> bytes | None:
+    """The encoded body, if ``payload`` is plain JSON that the compiled ``kind`` schema accepts."""
+    validator = _fast_validator(kind)  # outside the try: a schema file it cannot compile must fail loudly
+    try:
+        body = orjson.dumps(payload, option=_PLAIN_ENCODING)
+    except orjson.JSONEncodeError:
+        return None
+    if b"null" in body:
+        return None
+    try:
+        return body if validator.is_valid(payload) else None
+    except ValueError:  # a value jsonschema-rs does not take, such as a UUID
+        return None
+
+
 def _every_violation(kind: PayloadKind, payload: Any) -> list[tuple[str, str]]:
     not_json = list(_non_json_values(payload, "$", ()))
-    # A value that is not JSON is reported once, as such, not again by the schema rule it also breaks.
-    reported = {path for path, _ in not_json}
+    if not_json:
+        sent = payload  # nothing can be sent: the schema judges the value as given
+    else:
+        try:
+            # The schema judges the bytes that would be sent, not what Python methods say of the value.
+            sent = orjson.loads(orjson.dumps(payload, option=_ENCODING))
+        except orjson.JSONEncodeError as refused:  # only a mapping that hides what it holds gets here
+            return [("$", f"cannot be encoded as JSON: {refused}")]
     try:
         schema_violations = [
-            found for error in _validator(kind).iter_errors(payload) for found in _describe(error)
+            found for error in _validator(kind).iter_errors(sent) for found in _describe(error)
         ]
-    except RecursionError:  # a circular value, already reported, where the schema descends
-        schema_violations = []
+    except RecursionError:  # deep nesting left to the schema: never taken as "no violation"
+        schema_violations = [("$", "is nested too deeply to check against the schema")]
+    # A value that is not JSON is reported once, as such, not again by the schema rule it also breaks.
+    reported = {path for path, _ in not_json}
     return not_json + [(path, reason) for path, reason in schema_violations if path not in reported]
-
-
-def encode_payload(payload: Any) -> bytes:
-    """The exact bytes sent for a validated payload."""
-    return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-
-
-def _validate(kind: PayloadKind, payload: Any) -> None:
-    violations = payload_violations(kind, payload)
-    if violations:
-        raise JourneysPayloadError(kind, violations)
-
-
-def _fast_path_accepts(kind: PayloadKind, payload: Any) -> bool:
-    """True only if ``payload`` is plain JSON that the compiled ``kind`` schema accepts."""
-    validate = _fast_validator(kind)  # outside the try: a schema it cannot translate must fail loudly
-    try:
-        if not _is_plain_json((payload,)):
-            return False
-        validate(payload)
-    except Exception:  # a rejection, or RecursionError on a container that holds itself
-        return False
-    return True
 
 
 @cache
@@ -103,159 +121,60 @@ def _schema_files() -> dict[str, Any]:
 @cache
 def _validator(kind: PayloadKind) -> Draft202012Validator:
     schemas = _schema_files()
-    base_uri = schemas[f"{kind}.json"]["$id"].rsplit("/", 1)[0]
     registry: Registry[Any] = Registry().with_resources(
-        (f"{base_uri}/{name}", Resource.from_contents(schema)) for name, schema in schemas.items()
+        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
     )
-    return Draft202012Validator(schemas[f"{kind}.json"], registry=registry)
+    return _TUPLES_ARE_ARRAYS(schemas[f"{kind}.json"], registry=registry)
 
 
 @cache
-def _fast_validator(kind: PayloadKind) -> Callable[[Any], object]:
-    """A function that returns for a ``kind`` body the schema files accept, and raises otherwise."""
+def _fast_validator(kind: PayloadKind) -> jsonschema_rs.Draft202012Validator:
     schemas = _schema_files()
-    documents = {schema["$id"]: _file_to_draft_07(name, schema) for name, schema in schemas.items()}
-    return fastjsonschema.compile(
-        documents[schemas[f"{kind}.json"]["$id"]],
-        # Cross-file $refs resolve to the translated files; any other URI raises KeyError, never a fetch.
-        handlers=dict.fromkeys(_URLOPEN_SCHEMES, documents.__getitem__),
-        use_default=False,  # never write a schema default into the caller's payload
-        detailed_exceptions=False,  # only the verdict is used; jsonschema explains a rejection
-    )
+    registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in schemas.values()])
+    return jsonschema_rs.Draft202012Validator(schemas[f"{kind}.json"], registry=registry)
 
 
-def _file_to_draft_07(name: str, schema: Any) -> dict[str, Any]:
-    """A whole schema file in draft-07 form; its ``$id`` stays, so relative ``$ref``s resolve as before."""
-    if schema.get("$schema") != _DRAFT_2020_12:
-        raise UntranslatableSchemaError(f"{name}: $schema must be {_DRAFT_2020_12}, the draft translated")
-    body = {keyword: value for keyword, value in schema.items() if keyword not in ("$schema", "$id")}
-    return {"$schema": _DRAFT_07, "$id": schema["$id"], **_to_draft_07(body, f"{name}#")}
-
-
-def _to_draft_07(schema: Any, where: str) -> Any:
-    """``schema`` (2020-12) rewritten keyword by keyword into a draft-07 schema that means the same.
-
-    A keyword not in ``_DRAFT_07_KEYWORDS`` raises :class:`UntranslatableSchemaError`: passing it on
-    could make the fast path accept what the schema files forbid."""
-    if isinstance(schema, bool):
-        return schema
-    if not isinstance(schema, dict):
-        raise UntranslatableSchemaError(f"{where}: a schema must be an object or a boolean")
-    translated: dict[str, Any] = {}
-    for keyword, value in schema.items():
-        if keyword in _ANNOTATIONS or keyword.startswith("x-"):
-            continue
-        if keyword not in _DRAFT_07_KEYWORDS:
-            raise UntranslatableSchemaError(
-                f"{where}: keyword {keyword!r} has no draft-07 translation for the fast path; "
-                "add one to _DRAFT_07_KEYWORDS, with a test body rejected through it"
-            )
-        draft_07_keyword, translate = _DRAFT_07_KEYWORDS[keyword]
-        translated[draft_07_keyword] = translate(value, f"{where}/{keyword}")
-    return _ref_applied_with_its_siblings(translated)
-
-
-def _ref_applied_with_its_siblings(schema: dict[str, Any]) -> dict[str, Any]:
-    # Draft-07 ignores every keyword beside a $ref, 2020-12 applies them all; an allOf applies both.
-    if "$ref" not in schema or len(schema) == 1:
-        return schema
-    siblings = {keyword: value for keyword, value in schema.items() if keyword != "$ref"}
-    return {**siblings, "allOf": [*siblings.get("allOf", []), {"$ref": schema["$ref"]}]}
-
-
-def _copy(value: Any, where: str) -> Any:
-    # A copy: fastjsonschema rewrites $refs in place, and jsonschema keeps reading the loaded files.
-    return copy.deepcopy(value)
-
-
-def _pattern(value: str, where: str) -> str:
-    # fastjsonschema turns each unescaped $ (found as below) into \Z; Python's re, used by jsonschema,
-    # also matches $ before a final newline. Under a "not" that difference would accept what jsonschema
-    # rejects.
-    if re.search(r"(?<!\\)\$", value):
-        raise UntranslatableSchemaError(
-            f"{where}: pattern {value!r} uses $, which the two validators read differently"
-        )
-    return value
-
-
-def _subschemas_by_name(value: dict[str, Any], where: str) -> dict[str, Any]:
-    return {name: _to_draft_07(subschema, f"{where}/{name}") for name, subschema in value.items()}
-
-
-_Translation = Callable[[Any, str], Any]
-# Every 2020-12 keyword the schema files use: its draft-07 name and how its value translates. Each has a
-# test with a body that the fast path must reject through it; a keyword added to the files needs both.
-_DRAFT_07_KEYWORDS: dict[str, tuple[str, _Translation]] = {
-    "$ref": ("$ref", _copy),
-    # Draft-07 names them "definitions", but a $ref is a JSON pointer, which reaches them under any name.
-    "$defs": ("$defs", _subschemas_by_name),
-    "type": ("type", _copy),
-    "enum": ("enum", _copy),
-    "minLength": ("minLength", _copy),
-    "maxLength": ("maxLength", _copy),
-    "pattern": ("pattern", _pattern),
-    "minItems": ("minItems", _copy),
-    "maxItems": ("maxItems", _copy),
-    # One schema for every item, as in draft-07; 2019's array form is rejected as not a schema.
-    "items": ("items", _to_draft_07),
-    "minProperties": ("minProperties", _copy),
-    "maxProperties": ("maxProperties", _copy),
-    "required": ("required", _copy),
-    "properties": ("properties", _subschemas_by_name),
-    "additionalProperties": ("additionalProperties", _to_draft_07),
-    "propertyNames": ("propertyNames", _to_draft_07),
-    # Draft-07 spells a dependentRequired as the array form of "dependencies".
-    "dependentRequired": ("dependencies", _copy),
-    "not": ("not", _to_draft_07),
-    "if": ("if", _to_draft_07),
-    "then": ("then", _to_draft_07),
-    "else": ("else", _to_draft_07),
-}
-# They assert nothing, so the fast path leaves them out ("x-" keywords, such as x-rule, are ours).
-_ANNOTATIONS = frozenset(
-    {"title", "description", "$comment", "default", "examples", "deprecated", "readOnly", "writeOnly"}
+# orjson writes a tuple as an array, and jsonschema-rs checks it as one; so does the full check.
+_TUPLES_ARE_ARRAYS: type[Draft202012Validator] = extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "array", lambda checker, instance: isinstance(instance, list | tuple)
+    ),
 )
 
 
-def _is_plain_json(values: Iterable[Any]) -> bool:
-    """Whether ``values`` are made only of dicts with string keys, lists, strings, ints, finite floats,
-    booleans and None, each of exactly that type. Subclasses, tuples and the rest go to
-    :func:`_non_json_values`, which decides; a container that holds itself recurses to RecursionError."""
-    for value in values:
-        value_type = type(value)
-        if value_type in _JSON_SCALAR_TYPES:
-            continue
-        if value_type is dict:
-            if not (_STRING_TYPE.issuperset(map(type, value)) and _is_plain_json(value.values())):
-                return False
-        elif value_type is list:
-            # Most lists hold only scalars, which one pass over their types in C settles.
-            if not (_JSON_SCALAR_TYPES.issuperset(map(type, value)) or _is_plain_json(value)):
-                return False
-        elif value_type is not float or not math.isfinite(value):
-            return False
-    return True
-
-
 def _non_json_values(value: Any, path: str, parents: tuple[int, ...]) -> Iterator[tuple[str, str]]:
-    """Values that ``json`` would reject or silently change: NaN, sets, tuples, bytes, datetimes, other
-    mappings, non-string keys, and containers that hold themselves (``parents`` are their ids)."""
-    if isinstance(value, dict | list) and id(value) in parents:
-        yield path, "refers back to a container it is inside (a circular reference)"
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                yield path, f"key {key!r} has type {type(key).__name__}; JSON object keys must be strings"
-            else:
-                yield from _non_json_values(item, _child_path(path, key), (*parents, id(value)))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _non_json_values(item, f"{path}[{index}]", (*parents, id(value)))
+    """Values orjson would refuse or silently change (NaN becomes null), and containers that hold
+    themselves or lie deeper than orjson goes (``parents`` are the ids of the containers around)."""
+    if isinstance(value, dict | list | tuple):
+        if id(value) in parents:
+            yield path, "refers back to a container it is inside (a circular reference)"
+        elif len(parents) >= MAX_NESTING:
+            yield path, f"is nested too deeply (at most {MAX_NESTING} levels of objects and arrays)"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if type(key) is not str:
+                    yield path, f"key {key!r} has type {type(key).__name__}; JSON object keys must be strings"
+                else:
+                    yield from _non_json_values(item, _child_path(path, key), (*parents, id(value)))
+        else:
+            for index, item in enumerate(value):
+                yield from _non_json_values(item, f"{path}[{index}]", (*parents, id(value)))
     elif isinstance(value, float) and not math.isfinite(value):
         yield path, f"{value!r} is not a JSON number"
-    elif not isinstance(value, str | int | float | bool | type(None)):
-        yield path, f"{_shown(value)} has type {type(value).__name__}, which is not a JSON value"
+    else:
+        try:
+            orjson.dumps(value, option=_ENCODING)
+        except orjson.JSONEncodeError as refused:
+            yield path, _not_encodable(value, refused)
+
+
+def _not_encodable(value: Any, refused: orjson.JSONEncodeError) -> str:
+    if isinstance(value, int):
+        return f"{_shown(value)} is too large for JSON (at most 64 bits)"
+    if isinstance(value, str):
+        return f"{_shown(value)} is not valid UTF-8 ({refused})"
+    return f"{_shown(value)} has type {type(value).__name__}, which is not a JSON value"
 
 
 def _describe(error: ValidationError) -> list[tuple[str, str]]:

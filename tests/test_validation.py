@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime
 import enum
+import json
 import math
+import uuid
 from collections import OrderedDict
 from types import MappingProxyType
 
-import fastjsonschema
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -16,7 +17,6 @@ from airflow_provider_journeys import validation
 from airflow_provider_journeys.exceptions import JourneysPayloadError
 from airflow_provider_journeys.hooks.journeys import JourneysHook
 from airflow_provider_journeys.validation import (
-    UntranslatableSchemaError,
     payload_violations,
     validate_exit_payload,
     validate_trigger_payload,
@@ -332,7 +332,7 @@ def test_schema_files_are_read_and_compiled_once_per_process():
 
 # --- the compiled fast path ---------------------------------------------------------------------------
 
-# For every keyword the draft-07 translation handles, a body that the schema files reject through it.
+# For every keyword the schema files assert with, a body that the schema files reject through it.
 REJECTED_THROUGH = {
     "$ref": ("exit", body("exit", triggering_id="")),  # common.json, from exit.json
     "$defs": ("trigger", audience({"and": [{"tag": []}]})),  # #/$defs/selectors -> selector -> ids
@@ -357,21 +357,30 @@ REJECTED_THROUGH = {
     "then": ("trigger", audience({"tag": "a", "group": "g", "segment": "b"})),
     "else": ("trigger", audience({"and": [{"named_user": "u", "channel": "c"}]})),
 }
+ANNOTATIONS = {"$schema", "$id", "title", "description", "$comment"}
 
 
-def compile_in_memory(schema):
-    """The fast-path validator for one in-memory 2020-12 schema, translated as the schema files are."""
-    document = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "memory:schema", **schema}
-    return fastjsonschema.compile(validation._file_to_draft_07("memory.json", document))
+def keywords_in(schema):
+    """Every keyword used anywhere in ``schema``, except annotations and our ``x-`` ones."""
+    if not isinstance(schema, dict):
+        return set()
+    found = {key for key in schema if key not in ANNOTATIONS and not key.startswith("x-")}
+    for keyword, value in schema.items():
+        if keyword in ("properties", "$defs"):
+            found |= set().union(*map(keywords_in, value.values()))
+        elif keyword in ("items", "not", "if", "then", "else", "propertyNames", "additionalProperties"):
+            found |= keywords_in(value)
+    return found
 
 
-def test_every_translated_keyword_has_a_body_rejected_through_it():
-    assert set(REJECTED_THROUGH) == set(validation._DRAFT_07_KEYWORDS)
+def test_every_keyword_in_the_schema_files_has_a_body_rejected_through_it():
+    used = set().union(*map(keywords_in, validation._schema_files().values()))
+    assert used == set(REJECTED_THROUGH)
 
 
 @pytest.mark.parametrize(("kind", "payload"), REJECTED_THROUGH.values(), ids=REJECTED_THROUGH)
-def test_fast_path_rejects_a_body_that_breaks_one_translated_keyword(kind, payload):
-    assert not validation._fast_path_accepts(kind, payload)
+def test_fast_path_rejects_a_body_that_breaks_one_keyword(kind, payload):
+    assert validation._fast_path_body(kind, payload) is None
     assert len(payload_violations(kind, payload)) == 1  # jsonschema finds the one rule it breaks
 
 
@@ -389,64 +398,26 @@ shared = ["same", "list"]
         pytest.param("trigger", audience({"not": {"tag": ["a", "b"], "group": "g"}}), id="group-beside-tag"),
     ],
 )  # fmt: skip
-def test_fast_path_accepts_a_valid_plain_json_body(kind, payload):
-    assert validation._fast_path_accepts(kind, payload)
+def test_fast_path_accepts_a_valid_plain_json_body_and_gives_the_bytes_to_send(kind, payload):
+    sent = validation._fast_path_body(kind, payload)
+    assert sent is not None
+    assert json.loads(sent) == payload
 
 
-def test_a_ref_beside_other_keywords_is_applied_with_them():
-    # Draft-07 would ignore the maxLength beside the $ref; the translation must keep both.
-    validate = compile_in_memory(
-        {"$ref": "#/$defs/text", "maxLength": 2, "$defs": {"text": {"type": "string"}}}
-    )
-    validate("ab")
-    for rejected in ("abc", 5):
-        with pytest.raises(fastjsonschema.JsonSchemaValueException):
-            validate(rejected)
+def test_a_null_anywhere_leaves_the_verdict_to_the_full_check_which_tells_it_from_nan():
+    with_null = body("trigger", global_attributes={"a": None})
+    with_nan = body("trigger", global_attributes={"a": math.nan})
+    assert validation._fast_path_body("trigger", with_null) is None
+    assert json.loads(validation.validated_body("trigger", with_null)) == with_null
+    assert_single_violation("trigger", with_nan, "$.global_attributes.a", "nan is not a JSON number")
 
 
-@pytest.mark.parametrize(
-    ("schema", "named"),
-    [
-        pytest.param({"prefixItems": [{"type": "string"}]}, "'prefixItems'", id="prefixItems"),
-        pytest.param({"unevaluatedProperties": False}, "'unevaluatedProperties'", id="unevaluatedProperties"),
-        pytest.param({"dependentSchemas": {"a": {"required": ["b"]}}}, "'dependentSchemas'", id="dependentSchemas"),
-        pytest.param({"$defs": {"a": {"$anchor": "a"}}}, "'\\$anchor'", id="anchor-inside-defs"),
-        pytest.param({"properties": {"a": {"format": "email"}}}, "'format'", id="format-inside-properties"),
-        pytest.param({"not": {"const": 1}}, "'const'", id="const-inside-not"),
-        pytest.param({"properties": {"a": {"$id": "other.json"}}}, "'\\$id'", id="nested-id"),
-        pytest.param({"items": [{"type": "string"}]}, "must be an object or a boolean", id="array-form-items"),
-        pytest.param({"propertyNames": {"not": {"pattern": "^ua_$"}}}, "uses \\$", id="pattern-with-dollar"),
-    ],
-)  # fmt: skip
-def test_a_keyword_the_translation_does_not_handle_fails_compilation_loudly(schema, named):
-    with pytest.raises(UntranslatableSchemaError, match=named):
-        compile_in_memory(schema)
+def test_a_value_the_fast_validator_cannot_take_leaves_the_verdict_to_jsonschema(monkeypatch):
+    class Refusing:
+        def is_valid(self, payload):
+            raise ValueError("Unsupported type")
 
-
-def test_a_schema_file_of_another_draft_fails_compilation_loudly():
-    with pytest.raises(UntranslatableSchemaError, match="2020-12"):
-        validation._file_to_draft_07(
-            "old.json", {"$schema": "http://json-schema.org/draft-07/schema#", "$id": "x"}
-        )
-
-
-def test_an_untranslatable_schema_file_fails_validation_loudly_instead_of_falling_back(monkeypatch):
-    exit_schema = validation._schema_files()["exit.json"]
-    schema_files = {
-        **validation._schema_files(),
-        "exit.json": {**exit_schema, "unevaluatedProperties": False},
-    }
-    monkeypatch.setattr(validation, "_schema_files", lambda: schema_files)
-    monkeypatch.setattr(validation, "_fast_validator", validation._fast_validator.__wrapped__)
-    with pytest.raises(UntranslatableSchemaError, match=r"exit\.json#: keyword 'unevaluatedProperties'"):
-        validate_exit_payload(MINIMAL["exit"])
-
-
-def test_whatever_the_fast_path_raises_leaves_the_verdict_to_jsonschema(monkeypatch):
-    def broken(payload):
-        raise RuntimeError("not a verdict")
-
-    monkeypatch.setattr(validation, "_fast_validator", lambda kind: broken)
+    monkeypatch.setattr(validation, "_fast_validator", lambda kind: Refusing())
     assert_accepted("trigger", MINIMAL["trigger"])
     assert_single_violation("exit", body("exit", entrance_id=""), "$.entrance_id", "too short")
 
@@ -467,21 +438,29 @@ class Flavour(enum.StrEnum):
         pytest.param(body("trigger", global_attributes={"tier": Tier.GOLD}), id="int-enum-attribute"),
     ],
 )
-def test_json_values_of_builtin_subclasses_left_to_jsonschema_are_still_accepted(payload):
-    assert not validation._fast_path_accepts("trigger", payload)
+def test_json_values_of_builtin_subclasses_are_accepted_and_sent_as_their_values(payload):
     assert_accepted("trigger", payload)
+    assert json.loads(validation.validated_body("trigger", payload)) == json.loads(json.dumps(payload))
 
 
 @pytest.mark.parametrize(
     ("payload", "path", "reason_part"),
     [
-        pytest.param(body("trigger", triggering_id=("a", "b")), "$.triggering_id", "has type tuple", id="tuple"),
         pytest.param(body("trigger", global_attributes=MappingProxyType({"a": 1})), "$.global_attributes", "has type mappingproxy", id="non-dict-mapping"),
-        pytest.param(audience({"named_user": ["u", ("v",)]}), "$.audience.named_user[1]", "has type tuple", id="tuple-among-strings"),
+        pytest.param(audience({"named_user": ["u", ("v",)]}), "$.audience.named_user[1]", "has type array", id="tuple-among-strings"),
     ],
 )  # fmt: skip
-def test_tuples_and_other_mappings_are_still_rejected(payload, path, reason_part):
+def test_other_mappings_and_misplaced_tuples_are_still_rejected(payload, path, reason_part):
     assert_single_violation("trigger", payload, path, reason_part)
+
+
+def test_a_tuple_is_an_array_and_sent_as_one():
+    payload = body("trigger", triggering_id=("a", "b"), global_attributes={"pair": (1, 2)})
+    assert json.loads(validation.validated_body("trigger", payload)) == {
+        **payload,
+        "triggering_id": ["a", "b"],
+        "global_attributes": {"pair": [1, 2]},
+    }
 
 
 def test_a_circular_body_is_reported_as_circular():
@@ -490,3 +469,35 @@ def test_a_circular_body_is_reported_as_circular():
     assert_single_violation(
         "trigger", body("trigger", global_attributes=attributes), "$.global_attributes.self", "circular"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "reason_part"),
+    [
+        pytest.param(2**64, "is too large for JSON (at most 64 bits)", id="int-past-64-bits"),
+        pytest.param(-(2**63) - 1, "is too large for JSON (at most 64 bits)", id="negative-int-past-64-bits"),
+        pytest.param("a\ud800", "is not valid UTF-8", id="lone-surrogate"),
+        pytest.param(uuid.UUID(int=0), None, id="uuid-sent-as-its-string"),
+    ],
+)
+def test_what_orjson_cannot_encode_is_refused_and_what_it_can_is_sent_as_encoded(value, reason_part):
+    payload = body("trigger", global_attributes={"v": value})
+    if reason_part is None:
+        assert json.loads(validation.validated_body("trigger", payload))["global_attributes"] == {
+            "v": str(value)
+        }
+    else:
+        assert_single_violation("trigger", payload, "$.global_attributes.v", reason_part)
+
+
+def test_a_value_nested_past_the_encoders_limit_is_refused_with_its_path_not_a_crash():
+    deep = "x"
+    for _ in range(validation.MAX_NESTING + 5):
+        deep = [deep]
+    violations = violations_of("trigger", body("trigger", global_attributes={"v": deep}))
+    assert violations == [
+        (
+            "$.global_attributes.v" + "[0]" * (validation.MAX_NESTING - 2),
+            f"is nested too deeply (at most {validation.MAX_NESTING} levels of objects and arrays)",
+        )
+    ]

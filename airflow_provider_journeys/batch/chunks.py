@@ -1,21 +1,16 @@
-"""Batch enrollment: how a list of ids of any length becomes audiences Airship accepts, what was sent, and
-where the chunks already accepted are remembered so that a retried task resumes instead of resending them.
-"""
+"""How a list of ids of any length becomes chunks, each one audience Airship accepts, and the report of
+what happened to every chunk."""
 
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
 _SHOWN_DUPLICATES = 5
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -142,52 +137,3 @@ def _ranges(indexes: Any) -> str:
         else:
             runs.append([index, index])
     return ", ".join(f"{start}" if start == end else f"{start}-{end}" for start, end in runs)
-
-
-class BatchProgress(Protocol):
-    """Remembers which chunks of a batch Airship accepted, across task tries."""
-
-    def accepted_chunks(self, batch: str) -> set[int]:
-        """The chunks of the batch with fingerprint ``batch`` accepted before (none for another batch)."""
-        ...
-
-    def chunks_accepted(self, batch: str, indexes: Collection[int]) -> None: ...
-
-    def batch_completed(self, batch: str) -> None: ...
-
-
-class VariableBatchProgress:
-    """Progress kept in an Airflow Variable, the one store a task can write that survives its retries
-    (a retried task instance starts with its XComs cleared). Deleted when the batch completes."""
-
-    def __init__(self, key: str, description: str) -> None:
-        self.key = key
-        self.description = description
-        self._accepted: set[int] = set()
-
-    def accepted_chunks(self, batch: str) -> set[int]:
-        from airflow.sdk import Variable
-
-        stored = Variable.get(self.key, default=None, deserialize_json=True)
-        matches = isinstance(stored, dict) and stored.get("batch") == batch
-        if stored is not None and not matches:
-            log.warning(
-                "Variable %s records another batch (the ids, their order or the payload changed since it "
-                "was written); it is not applied and every chunk of this batch is sent",
-                self.key,
-            )
-        self._accepted = set(stored["accepted"]) if matches else set()
-        return set(self._accepted)
-
-    def chunks_accepted(self, batch: str, indexes: Collection[int]) -> None:
-        from airflow.sdk import Variable
-
-        self._accepted.update(indexes)
-        value = json.dumps({"batch": batch, "accepted": sorted(self._accepted)})
-        Variable.set(self.key, value, description=self.description)
-
-    def batch_completed(self, batch: str) -> None:
-        from airflow.sdk import Variable
-
-        Variable.delete(self.key)
-        self._accepted = set()

@@ -7,8 +7,8 @@ the exception classes load inside ``execute``.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from airflow.sdk import Context
+    from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
-    from airflow_provider_journeys.batch import VariableBatchProgress
     from airflow_provider_journeys.hooks.journeys import JourneysHook
 
 # ``[journeys] dry_run`` (env AIRFLOW__JOURNEYS__DRY_RUN) turns dry runs on for a whole deployment.
@@ -34,19 +34,22 @@ DRY_RUN_CONFIG = ("journeys", "dry_run")
 _TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 _FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
+# Each parameter is declared on exactly one class below; ``.partial()``/``.expand()`` and
+# ``default_args`` find it there, because Airflow looks along the whole class hierarchy.
+
 
 class _JourneysOperator(BaseOperator):
-    """What both Journeys operators share: the connection, the retry budget, dry runs, deferral, the hook."""
+    """What every Journeys operator takes: the connection, the retry budget and dry runs; and its hook."""
+
+    # Exits are always resent; _EnrollingOperator makes this an argument of the operators that trigger.
+    retry_server_errors = False
 
     def __init__(
         self,
         *,
-        airship_conn_id: str,
-        max_retry_wait: float,
-        dry_run: bool | str | None,
-        deferrable: bool,
-        defer_waits_longer_than: float,
-        retry_server_errors: bool = False,
+        airship_conn_id: str = DEFAULT_CONN_ID,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
+        dry_run: bool | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -54,57 +57,23 @@ class _JourneysOperator(BaseOperator):
         self.max_retry_wait = max_retry_wait
         # Not ``self.dry_run``: that name is BaseOperator's dry_run() method.
         self.dry_run_setting = dry_run
-        self.deferrable = deferrable
-        self.defer_waits_longer_than = defer_waits_longer_than
-        self.retry_server_errors = retry_server_errors
 
-    @property
+    @cached_property
     def hook(self) -> JourneysHook:
-        return self._hook(self.max_retry_wait)
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        # The hook validates the rendered payload before it fetches a token or sends anything.
-        return self._send_or_defer(waited=0.0)
-
-    def resume_after_wait(self, context: Context, event: Any = None, waited: float = 0.0) -> dict[str, Any]:
-        """Called when the timer trigger fires: send again, with what is left of the retry budget."""
-        return self._send_or_defer(waited)
-
-    def _send_or_defer(self, waited: float) -> dict[str, Any]:
-        from airflow_provider_journeys.exceptions import JourneysWaitRequested
-
-        try:
-            return self._send(self._hook(max(0.0, self.max_retry_wait - waited)))
-        except JourneysWaitRequested as wait:
-            # Only the wait runs on the triggerer; the POST always runs here, on a worker.
-            from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
-
-            self.defer(
-                trigger=TimeDeltaTrigger(timedelta(seconds=wait.seconds)),
-                method_name="resume_after_wait",
-                kwargs={"waited": waited + wait.waited + wait.seconds},
-            )
-
-    def _send(self, hook: JourneysHook) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _hook(self, max_retry_wait: float) -> JourneysHook:
         # Imported here, not at the top: the hook pulls in requests, which DAG parsing must not pay for.
         from airflow_provider_journeys.hooks.journeys import JourneysHook
 
         return JourneysHook(
             self.airship_conn_id,
             retry_server_errors=self.retry_server_errors,
-            max_retry_wait=max_retry_wait,
+            max_retry_wait=self.max_retry_wait,
             dry_run=self.dry_run_in_effect(),
-            defer_waits_longer_than=self.defer_waits_longer_than if self.deferrable else None,
+            defer_waits_longer_than=self._defer_waits_longer_than(),
         )
 
     def dry_run_in_effect(self) -> bool:
         """The rendered ``dry_run`` argument, or the deployment's ``[journeys] dry_run`` when it is None."""
         if self.dry_run_setting is None:
-            from airflow.sdk import conf
-
             return conf.getboolean(*DRY_RUN_CONFIG, fallback=False)
         if isinstance(self.dry_run_setting, bool):
             return self.dry_run_setting
@@ -117,8 +86,64 @@ class _JourneysOperator(BaseOperator):
             )
         return word in _TRUE_WORDS
 
+    def _defer_waits_longer_than(self) -> float | None:
+        return None
 
-class JourneysTriggerOperator(_JourneysOperator):
+
+class _EnrollingOperator(_JourneysOperator):
+    """Adds what only operators that enroll people take: whether a trigger in doubt may be resent."""
+
+    def __init__(self, *, retry_server_errors: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.retry_server_errors = retry_server_errors
+
+
+class _DeferrableOperator(_JourneysOperator):
+    """Adds waiting out long ``Retry-After`` answers on the triggerer instead of on a worker."""
+
+    def __init__(
+        self,
+        *,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        defer_waits_longer_than: float = DEFAULT_DEFER_WAITS_LONGER_THAN_SECONDS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.deferrable = deferrable
+        self.defer_waits_longer_than = defer_waits_longer_than
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        # The hook validates the rendered payload before it fetches a token or sends anything.
+        return self._send_or_defer(waited=0.0)
+
+    def resume_after_wait(self, context: Context, event: Any = None, waited: float = 0.0) -> dict[str, Any]:
+        """Called when the timer trigger fires: send again, with what is left of the retry budget."""
+        self.hook.max_retry_wait = max(0.0, self.hook.max_retry_wait - waited)
+        return self._send_or_defer(waited)
+
+    def _send_or_defer(self, waited: float) -> dict[str, Any]:
+        from airflow_provider_journeys.exceptions import JourneysWaitRequested
+
+        try:
+            return self._send()
+        except JourneysWaitRequested as wait:
+            # Only the wait runs on the triggerer; the POST always runs here, on a worker.
+            from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+
+            self.defer(
+                trigger=TimeDeltaTrigger(timedelta(seconds=wait.seconds)),
+                method_name="resume_after_wait",
+                kwargs={"waited": waited + wait.waited + wait.seconds},
+            )
+
+    def _send(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _defer_waits_longer_than(self) -> float | None:
+        return self.defer_waits_longer_than if self.deferrable else None
+
+
+class JourneysTriggerOperator(_EnrollingOperator, _DeferrableOperator):
     """
     Enroll an audience into the Airship Sequences whose API Entrance trigger is ``triggering_id``.
 
@@ -136,7 +161,8 @@ class JourneysTriggerOperator(_JourneysOperator):
         resent trigger may enroll the same users twice.
     :param max_retry_wait: The most seconds to spend resending (rate limits, outages) before failing.
     :param dry_run: Render and validate, log and return the body that would be sent, and send nothing
-        (no token either). None follows the deployment's ``[journeys] dry_run`` setting. (templated)
+        (no token either). None follows the deployment's ``[journeys] dry_run`` setting. (templated; the
+        rendered-template view shows it as ``dry_run_setting``, since ``dry_run`` is a BaseOperator method)
     :param deferrable: When Airship asks to wait longer than ``defer_waits_longer_than`` seconds (a long
         ``Retry-After``), free the worker slot and wait on the triggerer, then send again from a worker.
         Defaults to ``[operators] default_deferrable``.
@@ -165,30 +191,16 @@ class JourneysTriggerOperator(_JourneysOperator):
         triggering_id: str | list[str],
         entrance_id: str | None = None,
         global_attributes: dict[str, Any] | None = None,
-        airship_conn_id: str = DEFAULT_CONN_ID,
-        retry_server_errors: bool = False,
-        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
-        dry_run: bool | str | None = None,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        defer_waits_longer_than: float = DEFAULT_DEFER_WAITS_LONGER_THAN_SECONDS,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            airship_conn_id=airship_conn_id,
-            max_retry_wait=max_retry_wait,
-            dry_run=dry_run,
-            deferrable=deferrable,
-            defer_waits_longer_than=defer_waits_longer_than,
-            retry_server_errors=retry_server_errors,
-            **kwargs,
-        )
+        super().__init__(**kwargs)
         self.audience = audience
         self.triggering_id = triggering_id
         self.entrance_id = entrance_id
         self.global_attributes = global_attributes
 
-    def _send(self, hook: JourneysHook) -> dict[str, Any]:
-        return hook.trigger(
+    def _send(self) -> dict[str, Any]:
+        return self.hook.trigger(
             audience=self.audience,
             triggering_id=self.triggering_id,
             entrance_id=self.entrance_id,
@@ -196,7 +208,7 @@ class JourneysTriggerOperator(_JourneysOperator):
         )
 
 
-class JourneysExitOperator(_JourneysOperator):
+class JourneysExitOperator(_DeferrableOperator):
     """
     Exit in-flight users from the Airship Sequences whose API Entrance trigger is ``triggering_id``.
 
@@ -210,7 +222,8 @@ class JourneysExitOperator(_JourneysOperator):
     :param airship_conn_id: The ``airship`` connection to use. (templated)
     :param max_retry_wait: The most seconds to spend resending (rate limits, outages) before failing.
     :param dry_run: Render and validate, log and return the body that would be sent, and send nothing
-        (no token either). None follows the deployment's ``[journeys] dry_run`` setting. (templated)
+        (no token either). None follows the deployment's ``[journeys] dry_run`` setting. (templated; the
+        rendered-template view shows it as ``dry_run_setting``, since ``dry_run`` is a BaseOperator method)
     :param deferrable: Wait out long ``Retry-After`` answers on the triggerer instead of on a worker, as
         for :class:`JourneysTriggerOperator`. Defaults to ``[operators] default_deferrable``.
     :param defer_waits_longer_than: The shortest wait worth deferring for, in seconds.
@@ -225,29 +238,17 @@ class JourneysExitOperator(_JourneysOperator):
         *,
         triggering_id: str | list[str],
         entrance_id: str | None = None,
-        airship_conn_id: str = DEFAULT_CONN_ID,
-        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
-        dry_run: bool | str | None = None,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        defer_waits_longer_than: float = DEFAULT_DEFER_WAITS_LONGER_THAN_SECONDS,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            airship_conn_id=airship_conn_id,
-            max_retry_wait=max_retry_wait,
-            dry_run=dry_run,
-            deferrable=deferrable,
-            defer_waits_longer_than=defer_waits_longer_than,
-            **kwargs,
-        )
+        super().__init__(**kwargs)
         self.triggering_id = triggering_id
         self.entrance_id = entrance_id
 
-    def _send(self, hook: JourneysHook) -> dict[str, Any]:
-        return hook.exit(triggering_id=self.triggering_id, entrance_id=self.entrance_id)
+    def _send(self) -> dict[str, Any]:
+        return self.hook.exit(triggering_id=self.triggering_id, entrance_id=self.entrance_id)
 
 
-class JourneysBatchTriggerOperator(_JourneysOperator):
+class JourneysBatchTriggerOperator(_EnrollingOperator):
     """
     Enroll a list of ids of any length, e.g. named users from a warehouse query, in one task.
 
@@ -277,7 +278,10 @@ class JourneysBatchTriggerOperator(_JourneysOperator):
         because a resent chunk may enroll the same users twice.
     :param max_retry_wait: The most seconds to spend resending one chunk (rate limits, outages).
     :param dry_run: Render and validate every chunk, log the first, and send nothing. None follows the
-        deployment's ``[journeys] dry_run`` setting. (templated)
+        deployment's ``[journeys] dry_run`` setting. (templated; shown as ``dry_run_setting``)
+
+    ``deferrable`` and ``defer_waits_longer_than`` are refused: a batch waits out ``Retry-After`` on the
+    worker, because its chunks in flight share one token and one connection pool.
     """
 
     template_fields: Sequence[str] = (
@@ -306,22 +310,10 @@ class JourneysBatchTriggerOperator(_JourneysOperator):
         global_attributes: dict[str, Any] | None = None,
         chunk_size: int = MAX_IDS_PER_AUDIENCE,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-        airship_conn_id: str = DEFAULT_CONN_ID,
-        retry_server_errors: bool = False,
-        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
-        dry_run: bool | str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            airship_conn_id=airship_conn_id,
-            max_retry_wait=max_retry_wait,
-            dry_run=dry_run,
-            # Waits run on the worker: resuming a batch after a deferral would re-read the progress anyway.
-            deferrable=False,
-            defer_waits_longer_than=DEFAULT_DEFER_WAITS_LONGER_THAN_SECONDS,
-            retry_server_errors=retry_server_errors,
-            **kwargs,
-        )
+        _refuse_unsupported(kwargs)
+        super().__init__(**kwargs)
         self.ids = ids
         self.selector = selector
         self.triggering_id = triggering_id
@@ -338,6 +330,8 @@ class JourneysBatchTriggerOperator(_JourneysOperator):
                 "ids rendered to a string, not a list: pass the upstream task's output (e.g. "
                 "ids=fetch_ids.output) or set render_template_as_native_obj=True on the DAG"
             )
+        from airflow_provider_journeys.batch import VariableBatchProgress
+
         hook = self.hook
         return hook.trigger_batch(
             selector=self.selector,
@@ -347,19 +341,27 @@ class JourneysBatchTriggerOperator(_JourneysOperator):
             global_attributes=self.global_attributes,
             chunk_size=self.chunk_size,
             max_concurrency=self.max_concurrency,
-            progress=None if hook.dry_run else _variable_progress(context),
+            progress=None if hook.dry_run else VariableBatchProgress.for_task_instance(context),
         )
 
+    @classmethod
+    def partial(cls, **kwargs: Any) -> OperatorPartial:
+        """As :meth:`BaseOperator.partial`, refusing at DAG parse what this operator does not support."""
+        _refuse_unsupported(kwargs)
+        return super().partial(**kwargs)
 
-def _variable_progress(context: Context) -> VariableBatchProgress:
-    """The Variable that remembers this task instance's accepted chunks across its tries."""
-    from airflow_provider_journeys.batch import VariableBatchProgress
 
-    ti = context["ti"]
-    identity = f"{ti.dag_id}\0{ti.task_id}\0{ti.run_id}\0{ti.map_index}"
-    key = f"journeys_batch_progress_{hashlib.sha256(identity.encode()).hexdigest()[:24]}"
-    description = (
-        f"Chunks of the Journeys batch {ti.dag_id}.{ti.task_id} (map index {ti.map_index}, run {ti.run_id}) "
-        "that Airship accepted; a retry skips them. Deleted when the batch completes; delete it to resend all."
-    )
-    return VariableBatchProgress(key, description)
+# Batch waits run on the worker: the chunks in flight share one token and one pool, which a deferral would
+# end; and a long wait on one chunk need not hold back the others.
+_NOT_FOR_BATCHES = ("deferrable", "defer_waits_longer_than")
+
+
+def _refuse_unsupported(kwargs: dict[str, Any]) -> None:
+    given = [name for name in _NOT_FOR_BATCHES if name in kwargs]
+    if given:
+        from airflow_provider_journeys.exceptions import JourneysArgumentError
+
+        raise JourneysArgumentError(
+            f"JourneysBatchTriggerOperator does not take {' or '.join(given)}: its waits run on the worker, "
+            "between chunks that share one token and one connection pool. Remove the argument."
+        )

@@ -10,11 +10,8 @@ from urllib.parse import quote
 
 import jwt
 import pytest
-import requests
 from airflow.sdk._shared.secrets_masker import redact
 from airflow.sdk.exceptions import AirflowFailException
-from urllib3.connection import HTTPSConnection
-from urllib3.exceptions import MaxRetryError, NameResolutionError, ProtocolError
 
 from airflow_provider_journeys.exceptions import (
     JourneysApiError,
@@ -25,7 +22,7 @@ from airflow_provider_journeys.exceptions import (
     JourneysRateLimitError,
     JourneysUnavailableError,
 )
-from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH, JourneysHook, _never_sent
+from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH, JourneysHook
 from airflow_provider_journeys.testing import AirshipEmulator
 
 AUDIENCE = {"segment": "segment-1"}
@@ -459,14 +456,3 @@ def test_base_url_and_oauth_url_show_the_endpoints_in_effect(airship):
     hook = JourneysHook()
     assert hook.base_url == airship.url
     assert hook.oauth_url == airship.oauth_url
-
-
-def test_dns_failure_counts_as_never_sent():
-    # Built as requests raises it, since a real lookup would leave loopback: the resolver gave up on the name.
-    connection = HTTPSConnection("airship.invalid")
-    lookup = NameResolutionError(
-        "airship.invalid", connection, socket.gaierror(-2, "Name or service not known")
-    )
-    error = requests.ConnectionError(MaxRetryError(None, "/api/journeys/trigger", lookup))
-    assert _never_sent(error) is True
-    assert _never_sent(requests.ConnectionError(ProtocolError("Connection aborted."))) is False

@@ -26,13 +26,13 @@ class MemoryProgress:
         self.batches: dict[str, set[int]] = {}
         self.completed: list[str] = []
 
-    def accepted_chunks(self, batch: str) -> set[int]:
+    def load(self, batch: str) -> set[int]:
         return set(self.batches.get(batch, set()))
 
-    def chunks_accepted(self, batch: str, indexes) -> None:
+    def record(self, batch: str, indexes) -> None:
         self.batches.setdefault(batch, set()).update(indexes)
 
-    def batch_completed(self, batch: str) -> None:
+    def complete(self, batch: str) -> None:
         self.completed.append(batch)
         del self.batches[batch]
 

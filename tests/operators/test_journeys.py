@@ -14,6 +14,7 @@ from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk import DAG
 from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_provider_journeys.batch import VariableBatchProgress
 from airflow_provider_journeys.exceptions import (
     JourneysArgumentError,
     JourneysPayloadError,
@@ -24,7 +25,6 @@ from airflow_provider_journeys.operators.journeys import (
     JourneysBatchTriggerOperator,
     JourneysExitOperator,
     JourneysTriggerOperator,
-    _variable_progress,
 )
 
 CONTEXT = {"ds": "2026-11-27", "ds_nodash": "20261127", "params": {"segment": "vip"}}
@@ -288,7 +288,7 @@ def test_batch_operator_dry_run_validates_every_chunk_and_needs_no_connection_or
 def test_batch_progress_is_kept_per_task_instance_and_run():
     def key(dag_id="d", task_id="t", run_id="r", map_index=-1):
         ti = SimpleNamespace(dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=map_index)
-        return _variable_progress({"ti": ti}).key
+        return VariableBatchProgress.for_task_instance({"ti": ti}).key
 
     assert key() == key()
     others = {key(dag_id="d2"), key(task_id="t2"), key(run_id="r2"), key(map_index=0), key(map_index=1)}
@@ -302,3 +302,45 @@ def test_batch_ids_can_be_mapped_with_expand():
             ids=[["a", "b"], ["c"]]
         )
     assert set(mapped.expand_input.value) == {"ids"}
+
+
+@pytest.mark.parametrize(
+    "unsupported", [{"deferrable": True}, {"deferrable": False}, {"defer_waits_longer_than": 5}]
+)
+def test_batch_operator_refuses_deferral_arguments_when_the_dag_is_parsed(unsupported):
+    [name] = unsupported
+    with pytest.raises(JourneysArgumentError, match=f"does not take {name}"):
+        JourneysBatchTriggerOperator(task_id="enroll", ids=["a"], triggering_id="seq", **unsupported)
+    with pytest.raises(JourneysArgumentError, match=f"does not take {name}"):
+        JourneysBatchTriggerOperator.partial(task_id="enroll", triggering_id="seq", **unsupported)
+
+
+def test_a_dag_wide_deferrable_default_reaches_the_single_operators_and_spares_the_batch():
+    with DAG(
+        "deferrable_defaults",
+        schedule=None,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        default_args={"deferrable": True, "max_retry_wait": 7},
+    ):
+        trigger = JourneysTriggerOperator(task_id="enroll", audience={"segment": "s"}, triggering_id="seq")
+        batch = JourneysBatchTriggerOperator(task_id="batch", ids=["a"], triggering_id="seq")
+    assert (trigger.deferrable, trigger.max_retry_wait) == (True, 7)
+    assert batch.max_retry_wait == 7
+    assert not hasattr(batch, "deferrable")
+
+
+def test_parameters_declared_once_on_the_base_can_be_mapped_and_typos_are_still_refused():
+    with DAG("shared_mapping", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
+        mapped = JourneysTriggerOperator.partial(task_id="enroll", triggering_id="seq", dry_run=True).expand(
+            audience=[{"segment": "a"}], max_retry_wait=[1, 2], airship_conn_id=["x"]
+        )
+        assert set(mapped.expand_input.value) == {"audience", "max_retry_wait", "airship_conn_id"}
+        with pytest.raises(TypeError, match="max_retry_wiat"):
+            JourneysTriggerOperator.partial(task_id="typo", triggering_id="seq").expand(max_retry_wiat=[1])
+        with pytest.raises(TypeError, match="retry_server_errors"):
+            JourneysExitOperator.partial(task_id="exit", retry_server_errors=True)
+
+
+def test_the_hook_is_built_once_per_operator():
+    operator = JourneysExitOperator(task_id="exit", triggering_id="seq", dry_run=True)
+    assert operator.hook is operator.hook

@@ -1,0 +1,255 @@
+"""Sending a batch: every chunk validated first, then up to ``max_concurrency`` chunks in flight, each
+through the caller's ``send`` (which applies the resend rules), the accepted ones recorded as they land."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_journeys.batch.chunks import (
+    BatchReport,
+    Chunk,
+    describe_repeats,
+    fingerprint,
+    repeated_ids,
+    split_into_chunks,
+)
+from airflow_provider_journeys.batch.progress import NoProgress
+from airflow_provider_journeys.defaults import MAX_CONCURRENCY
+from airflow_provider_journeys.exceptions import (
+    JourneysArgumentError,
+    JourneysBatchFailedError,
+    JourneysBatchIncompleteError,
+    JourneysPayloadError,
+    JourneysRateLimitError,
+    JourneysUnavailableError,
+    JourneysWaitRequested,
+)
+from airflow_provider_journeys.resend import TRIGGER_PATH
+from airflow_provider_journeys.validation import build_payload, validated_body
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from airflow_provider_journeys.batch.progress import BatchProgress
+
+log = logging.getLogger(__name__)
+
+# Failures known to have enrolled nobody: only these leave a batch retryable.
+_NOTHING_ACCEPTED = (JourneysRateLimitError, JourneysUnavailableError, JourneysWaitRequested)
+
+
+def send_batch(
+    *,
+    selector: str,
+    ids: Sequence[str],
+    triggering_id: str | list[str],
+    entrance_id: str | None,
+    global_attributes: dict[str, Any] | None,
+    chunk_size: int,
+    max_concurrency: int,
+    progress: BatchProgress,
+    send: Callable[[bytes], dict[str, Any]] | None,
+    before_sending: Callable[[], object],
+) -> dict[str, Any]:
+    """Enroll ``ids`` in chunks through ``send(body)``; ``send=None`` is a dry run that sends nothing.
+
+    ``before_sending`` runs once on this thread before the first chunk goes out (the hook fetches its
+    token there, so that bad credentials fail the batch before any chunk). Returns the report as a dict,
+    or raises :class:`JourneysBatchIncompleteError` / :class:`JourneysBatchFailedError` with it.
+    """
+    _check_batch_arguments(selector, ids, chunk_size, max_concurrency)
+    if not ids:
+        log.warning("ids is empty: nobody to enroll, nothing sent")
+    chunks = split_into_chunks(ids, chunk_size)
+    bodies = [
+        _validated_chunk_body(chunk, selector, triggering_id, entrance_id, global_attributes)
+        for chunk in chunks
+    ]
+    report = BatchReport(selector, chunks, dry_run=send is None)
+    if send is None:
+        log.warning(
+            "Dry run, nothing sent: %d ids in %d chunks to POST %s; first chunk %s",
+            len(ids),
+            len(chunks),
+            TRIGGER_PATH,
+            bodies[0].decode() if bodies else "(none)",
+        )
+        return report.as_dict()
+    batch = fingerprint(bodies)
+    report.previously_accepted = progress.load(batch) & {chunk.index for chunk in chunks}
+    if report.previously_accepted:
+        log.info(
+            "Resuming: %d of %d chunks were accepted by an earlier try and are not sent again",
+            len(report.previously_accepted),
+            len(chunks),
+        )
+    to_send = [(chunk, bodies[chunk.index]) for chunk in report.not_sent]
+    if to_send:
+        before_sending()
+        _send_chunks(to_send, report, max_concurrency, send, lambda indexes: progress.record(batch, indexes))
+    if report.failed:
+        raise _batch_error(report, resumable=not isinstance(progress, NoProgress)) from next(
+            iter(report.failed.values())
+        )
+    progress.complete(batch)
+    return report.as_dict()
+
+
+def _check_batch_arguments(
+    selector: object, ids: object, chunk_size: object, max_concurrency: object
+) -> None:
+    # A string is a Sequence too: taken as given, "abc" would enroll the ids "a", "b" and "c".
+    if not isinstance(selector, str):
+        raise JourneysArgumentError(
+            f"selector is {selector!r}; it must be a selector name such as 'named_user'"
+        )
+    if not isinstance(ids, list | tuple):
+        raise JourneysArgumentError(f"ids is a {type(ids).__name__}; it must be a list of ids")
+    repeats = repeated_ids(ids)
+    if repeats:
+        raise JourneysArgumentError(
+            f"ids holds {len(repeats)} repeated id(s), which would be enrolled twice: "
+            f"{describe_repeats(ids, repeats)}"
+        )
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise JourneysArgumentError(f"chunk_size is {chunk_size!r}; it must be a whole number, 1 or more")
+    if (
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or not 1 <= max_concurrency <= MAX_CONCURRENCY
+    ):
+        raise JourneysArgumentError(
+            f"max_concurrency is {max_concurrency!r}; it must be a whole number from 1 to {MAX_CONCURRENCY}"
+        )
+
+
+def _validated_chunk_body(
+    chunk: Chunk,
+    selector: str,
+    triggering_id: str | list[str],
+    entrance_id: str | None,
+    global_attributes: dict[str, Any] | None,
+) -> bytes:
+    payload = build_payload(
+        audience={selector: list(chunk.ids)},
+        triggering_id=triggering_id,
+        entrance_id=entrance_id,
+        global_attributes=global_attributes,
+    )
+    try:
+        return validated_body("trigger", payload)
+    except JourneysPayloadError as invalid:
+        raise JourneysPayloadError(
+            "trigger",
+            [(_position_in_ids(path, selector, chunk), reason) for path, reason in invalid.violations],
+            where=f" for chunk {chunk.index} ({chunk.span})",
+        ) from None
+
+
+def _position_in_ids(path: str, selector: str, chunk: Chunk) -> str:
+    """``$.audience.named_user[5]`` of chunk 2 is ``ids[2005]``: where the user can find the bad id."""
+    match = re.fullmatch(rf"\$\.audience\.{re.escape(selector)}\[(\d+)\]", path)
+    return f"ids[{chunk.first + int(match.group(1))}]" if match else path
+
+
+def _send_chunks(
+    to_send: list[tuple[Chunk, bytes]],
+    report: BatchReport,
+    max_concurrency: int,
+    send: Callable[[bytes], dict[str, Any]],
+    record: Callable[[list[int]], None],
+) -> None:
+    """Keeps up to ``max_concurrency`` chunks in flight; after a failure, sends no new chunk."""
+    pending = list(reversed(to_send))
+    in_flight: dict[Future[dict[str, Any]], Chunk] = {}
+    throughput = _ThroughputLog(report, len(to_send))
+    log.info(
+        "Batch: sending %d chunks of up to %d %s ids to POST %s, %d at a time",
+        len(to_send),
+        len(to_send[0][0].ids),
+        report.selector,
+        TRIGGER_PATH,
+        max_concurrency,
+    )
+    with ThreadPoolExecutor(max_concurrency, thread_name_prefix="journeys-batch") as pool:
+
+        def fill_free_slots() -> None:
+            while pending and not report.failed and len(in_flight) < max_concurrency:
+                chunk, body = pending.pop()
+                in_flight[pool.submit(send, body)] = chunk
+
+        fill_free_slots()
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            accepted = []
+            for future in done:
+                chunk = in_flight.pop(future)
+                if _settle(future, chunk, report):
+                    accepted.append(chunk.index)
+            # Refilled before recording, so requests keep flowing while the progress is written.
+            fill_free_slots()
+            if accepted:
+                # From this thread only, so a progress store need not be thread-safe; chunks that
+                # finished together are recorded in one write.
+                record(accepted)
+                throughput.log()
+
+
+def _settle(future: Future[dict[str, Any]], chunk: Chunk, report: BatchReport) -> bool:
+    """Put a finished chunk's answer or error in the report; True when Airship accepted it."""
+    try:
+        report.accepted[chunk.index] = future.result()
+    except Exception as err:
+        report.failed[chunk.index] = err
+        log.error("Batch: chunk %d (%s) failed: %s", chunk.index, chunk.span, err)
+        return False
+    return True
+
+
+def _batch_error(report: BatchReport, *, resumable: bool) -> JourneysBatchIncompleteError:
+    # Only failures known to have accepted nothing leave the batch retryable; anything else decides for it.
+    retryable = all(isinstance(error, _NOTHING_ACCEPTED) for error in report.failed.values())
+    error_type = JourneysBatchIncompleteError if retryable else JourneysBatchFailedError
+    rerun = (
+        "a rerun sends only the chunks not accepted"
+        if resumable
+        else "without a progress store nothing was recorded, so a rerun would resend every chunk"
+    )
+    next_step = (
+        f"Nothing in doubt was sent; {rerun}."
+        if retryable
+        else f"Check the Sequence for the failed chunks before rerunning; {rerun}."
+    )
+    return error_type(f"Batch trigger incomplete. {report.describe_failure()}\n{next_step}", report)
+
+
+class _ThroughputLog:
+    """Logs a batch's progress at every tenth of its chunks or every 30 s, whichever comes first."""
+
+    INTERVAL_SECONDS = 30.0
+
+    def __init__(self, report: BatchReport, sending: int) -> None:
+        self.report = report
+        self.sending = sending
+        self.started = self.last_logged = time.monotonic()
+        self.tenths_logged = 0
+
+    def log(self) -> None:
+        now = time.monotonic()
+        sent = len(self.report.accepted)
+        tenths = sent * 10 // self.sending
+        if tenths == self.tenths_logged and now - self.last_logged < self.INTERVAL_SECONDS:
+            return
+        self.tenths_logged, self.last_logged = tenths, now
+        ids = self.report.ids_in(self.report.accepted.keys())
+        log.info(
+            "Batch: %d of %d chunks accepted (%d ids by this try, %.0f ids/s)",
+            sent + len(self.report.previously_accepted),
+            len(self.report.chunks),
+            ids,
+            ids / max(now - self.started, 1e-9),
+        )
