@@ -1,149 +1,88 @@
-"""Validation of the largest legal trigger payload, against one loopback round trip and against calling
-``jsonschema.validate`` with the same schema files on every payload."""
-
-from __future__ import annotations
+"""Validation of the largest legal trigger payload against one loopback round trip to the emulator, and
+against ``jsonschema.validate`` with the package's schema files."""
 
 import json
 import random
-import time
 import uuid
+from collections.abc import Callable
 from importlib.resources import files
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from benchmarks.common import (
-    TRIGGER_ID,
-    EmulatorProcess,
-    Outcome,
-    Row,
-    airship_connection,
-    clean_env,
-    median,
-    ms,
-    reproduce,
-)
+from common import TRIGGER_ID, Emulator, Row, goal, median, ms, side_by_side, timed
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from pathlib import Path
-
-    from benchmarks.common import Settings
-
-NAME = "validation"
-SCHEMA_FILES = ("common.json", "audience.json", "trigger.json", "exit.json")
-MAX_AUDIENCE_IDS = 1000
-MAX_TRIGGERING_IDS = 10
-MAX_ENTRANCE_ID_CHARS = 64
-PRODUCTS_IN_ATTRIBUTES = 200
+ROUNDS = 15
+GOAL_ROUND_TRIPS = 0.1
 
 
 def largest_legal_payload() -> dict[str, Any]:
-    """Every list at its limit, the longest entrance id, and large nested personalization data."""
+    """Every list at its limit, the longest entrance id, and about 70 KB of nested attributes."""
     rng = random.Random(20261127)  # the same payload every run
+
+    def uuid4() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    products = [
+        {
+            "sku": f"SKU-{number:05d}",
+            "name": f"Product {number}",
+            "price": {"amount": round(rng.uniform(1, 500), 2), "currency": "EUR"},
+            "tags": ["new", "sale", f"group-{number % 7}"],
+            "stock": {"warehouse": f"wh-{number % 5}", "count": rng.randrange(1000), "backorder": False},
+        }
+        for number in range(200)
+    ]
     return {
-        "audience": {"named_user": [f"customer-{_uuid(rng)}" for _ in range(MAX_AUDIENCE_IDS)]},
-        "triggering_id": [_uuid(rng) for _ in range(MAX_TRIGGERING_IDS)],
-        "entrance_id": f"backfill-{_uuid(rng)}".ljust(MAX_ENTRANCE_ID_CHARS, "x"),
+        "audience": {"named_user": [f"customer-{uuid4()}" for _ in range(1000)]},
+        "triggering_id": [uuid4() for _ in range(10)],
+        "entrance_id": f"backfill-{uuid4()}".ljust(64, "x"),
         "global_attributes": {
             "campaign": {"name": "winter-sale", "starts": "2026-12-01", "channels": ["push", "email", "sms"]},
-            "products": [
-                {
-                    "sku": f"SKU-{number:05d}",
-                    "name": f"Product {number}",
-                    "price": {"amount": round(rng.uniform(1, 500), 2), "currency": "EUR"},
-                    "tags": ["new", "sale", f"group-{number % 7}"],
-                    "stock": {
-                        "warehouse": f"wh-{number % 5}",
-                        "count": rng.randrange(1000),
-                        "backorder": False,
-                    },
-                }
-                for number in range(PRODUCTS_IN_ATTRIBUTES)
-            ],
+            "products": products,
             "locale": {"language": "de", "country": "DE", "timezone": "Europe/Berlin"},
         },
     }
 
 
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def naive_validator() -> Callable[[Any], None]:
-    """What a user would write: ``jsonschema.validate`` on every payload, the registry built once from the
-    package's schema files (as validation.py builds it)."""
+def jsonschema_validate() -> Callable[[Any], None]:
+    """What a user checking payloads themselves would write: ``jsonschema.validate`` on every payload, with a
+    registry of the package's schema files built once."""
     import jsonschema
-    from referencing import Registry, Resource
+    from referencing import Registry
 
     folder = files("airflow_provider_journeys") / "schemas"
-    schemas = {name: json.loads((folder / name).read_text()) for name in SCHEMA_FILES}
-    base_uri = schemas["trigger.json"]["$id"].rsplit("/", 1)[0]
-    registry: Registry[Any] = Registry().with_resources(
-        (f"{base_uri}/{name}", Resource.from_contents(schema)) for name, schema in schemas.items()
-    )
-
-    def validate(payload: Any) -> None:
-        jsonschema.validate(payload, schemas["trigger.json"], registry=registry)
-
-    return validate
+    schemas = [json.loads(path.read_text()) for path in folder.iterdir() if path.name.endswith(".json")]
+    registry: Registry[Any] = Registry().with_contents((schema["$id"], schema) for schema in schemas)
+    trigger = next(schema for schema in schemas if schema["$id"].endswith("/trigger.json"))
+    return lambda payload: jsonschema.validate(payload, trigger, registry=registry)
 
 
-def per_call_seconds(call: Callable[[], object], times: int) -> list[float]:
-    samples = []
-    for _ in range(times):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
-def run(settings: Settings, home: Path) -> Outcome:
+def run(emulator: Emulator) -> list[Row]:
     from airflow_provider_journeys.hooks.journeys import JourneysHook
     from airflow_provider_journeys.validation import validate_trigger_payload
 
     payload = largest_legal_payload()
     size_kb = len(json.dumps(payload, separators=(",", ":"))) / 1024
-    naive = naive_validator()
-    rounds = settings.repeats(15, 3)
-    with EmulatorProcess(clean_env(home)) as emulator, airship_connection(emulator):
-        hook = JourneysHook()
-        contenders: dict[str, tuple[Callable[[], object], int]] = {
-            "ours": (lambda: validate_trigger_payload(payload), 10),
-            "naive": (lambda: naive(payload), 2),
-            "round trip": (lambda: hook.trigger({"segment": "bench"}, TRIGGER_ID), 10),
-        }
-        # Warm-up: the first validation compiles the schemas, the first trigger fetches the token.
-        for call, _ in contenders.values():
-            per_call_seconds(call, 2)
-        samples: dict[str, list[float]] = {name: [] for name in contenders}
-        for number in range(rounds):
-            # Rotate the order so that no contender always runs first in a round.
-            names = list(contenders)[number % 3 :] + list(contenders)[: number % 3]
-            for name in names:
-                call, times = contenders[name]
-                samples[name].extend(per_call_seconds(call, times))
-    ours, naive_s, round_trip = (median(samples[name]) for name in ("ours", "naive", "round trip"))
-    rows = [
+    check = jsonschema_validate()
+    hook = JourneysHook()
+    seconds = side_by_side(
+        {
+            "ours": timed(lambda: validate_trigger_payload(payload), 10),
+            "jsonschema": timed(lambda: check(payload), 2),
+            "round trip": timed(lambda: hook.trigger({"segment": "bench"}, TRIGGER_ID), 10),
+        },
+        ROUNDS,
+    )
+    ours, naive, round_trip = (median(seconds[name]) for name in ("ours", "jsonschema", "round trip"))
+    label = f"validation of the largest legal payload ({size_kb:.0f} KB: 1000 named users, 10 triggering ids)"
+    return [
         Row(
-            f"validation of the largest legal payload ({size_kb:.0f} KB) vs 1 loopback round trip "
-            "(`hook.trigger`, small payload, emulator)",
+            f"{label} vs one loopback round trip (`JourneysHook.trigger` of a small payload)",
             ms(ours),
-            ms(round_trip),
-            ours / round_trip,
-            "< 1 round trip",
-            ours < round_trip,
-            reproduce(NAME),
+            f"one round trip: {ms(round_trip)}",
+            f"{ours / round_trip:.3f}",
+            goal(f"≤ {GOAL_ROUND_TRIPS} round trip", ours <= GOAL_ROUND_TRIPS * round_trip),
         ),
         Row(
-            "validation of the same payload vs `jsonschema.validate(payload, schema, registry=...)` per call",
-            ms(ours),
-            ms(naive_s),
-            ours / naive_s,
-            "- (context)",
-            None,
-            reproduce(NAME),
+            f"{label} vs `jsonschema`", ms(ours), f"`jsonschema.validate`: {ms(naive)}", f"{ours / naive:.3f}"
         ),
     ]
-    notes = [
-        f"{NAME}: medians per call over {rounds} rounds ({', '.join(f'{name}: {len(found)} calls' for name, found in samples.items())})."
-    ]
-    return Outcome(rows, notes)

@@ -1,22 +1,11 @@
-"""``example_journeys_daily_enroll`` hand-written with the HTTP provider's ``HttpOperator``, as a user
-without this provider would: the JSON body and Airship's headers spelled out, an access token kept in the
-``airship_http`` connection's password. Parsed by the dag_parse benchmark; never run.
-"""
-
-from __future__ import annotations
+"""``example_journeys_daily_enroll`` written with ``HttpOperator``, as a user without this provider would:
+the body and Airship's headers spelled out, a token in the ``airship_http`` connection. Parsed, never run."""
 
 import json
 
 import pendulum
 from airflow.providers.http.operators.http import HttpOperator
 from airflow.sdk import DAG
-
-WELCOME_SEQUENCE_TRIGGER = "1fd202ca-9deb-4372-b052-dff0516f9518"
-AIRSHIP_HEADERS = {
-    "Authorization": "Bearer {{ conn.airship_http.password }}",
-    "Accept": "application/vnd.urbanairship+json; version=3",
-    "Content-Type": "application/json",
-}
 
 with DAG(
     dag_id="http_journeys_daily_enroll",
@@ -30,11 +19,15 @@ with DAG(
         http_conn_id="airship_http",
         endpoint="/api/journeys/trigger",
         method="POST",
-        headers=AIRSHIP_HEADERS,
+        headers={
+            "Authorization": "Bearer {{ conn.airship_http.password }}",
+            "Accept": "application/vnd.urbanairship+json; version=3",
+            "Content-Type": "application/json",
+        },
         data=json.dumps(
             {
                 "audience": {"segment": "new-signups-last-24h"},
-                "triggering_id": WELCOME_SEQUENCE_TRIGGER,
+                "triggering_id": "1fd202ca-9deb-4372-b052-dff0516f9518",
                 "entrance_id": "daily-{{ ds_nodash }}",
                 "global_attributes": {
                     "campaign_date": "{{ ds }}",

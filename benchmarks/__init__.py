@@ -1,1 +1,0 @@
-"""Benchmarks of airflow-provider-journeys against the local Airship emulator: ``bash benchmarks/run.sh``."""
