@@ -33,6 +33,8 @@ from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH
 from airflow_provider_journeys.testing import AirshipEmulator
 from airflow_provider_journeys.testing.emulator import TOKEN_PATH
 
+pytestmark = pytest.mark.integration
+
 REQUEST_TIMEOUT_SECONDS = 30
 USERNAME = "journeys-tester"
 PASSWORD = "journeys-tester-password"

@@ -18,6 +18,8 @@ import pytest
 from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH
 from airflow_provider_journeys.testing import AirshipEmulator
 
+pytestmark = pytest.mark.integration
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = REPO_ROOT / "example_dags"
 TEST_DAGS = Path(__file__).resolve().parent / "dags"

@@ -8,6 +8,7 @@ import sys
 from importlib.resources import files
 
 import jsonschema
+import pytest
 from airflow.providers_manager import ProvidersManager
 from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
@@ -59,6 +60,7 @@ def test_get_provider_info_module_imports_nothing_heavy():
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.integration
 def test_airflow_cli_lists_and_gets_the_provider():
     listed = subprocess.run(
         [sys.executable, "-m", "airflow", "providers", "list", "--output", "json"],

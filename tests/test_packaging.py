@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.integration
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "airflow_provider_journeys"
 DISTRIBUTION = "airflow-provider-journeys"

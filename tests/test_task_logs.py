@@ -44,6 +44,8 @@ from airflow_provider_journeys.hooks.journeys import TRIGGER_PATH
 from airflow_provider_journeys.testing import AirshipEmulator
 from airflow_provider_journeys.testing.emulator import TOKEN_PATH
 
+pytestmark = pytest.mark.integration
+
 DAG_RUN_TIMEOUT_SECONDS = 150
 
 PROBE_DAG_FILE = Path(__file__).resolve().parent / "dags" / "journeys_secret_leak_probe.py"

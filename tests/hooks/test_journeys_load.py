@@ -6,7 +6,11 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from airflow_provider_journeys.hooks.journeys import TRIGGER_PATH, JourneysHook
+
+pytestmark = pytest.mark.integration
 
 THREADS = 8
 TRIGGERS = 800
