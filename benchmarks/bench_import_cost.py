@@ -21,9 +21,13 @@ def run(emulator: Emulator) -> list[Row]:
     return [
         Row(
             f"import of the operators module after `airflow.sdk` (fresh interpreter, median of {ROUNDS})",
-            f"{ms(ours)}, {ours_last['added']} modules, loads {ours_last['http_stacks'] or 'no requests/urllib3'}",
-            f"`HttpOperator`: {ms(http)}, {http_last['added']} modules, loads {http_last['http_stacks']}",
+            f"{ms(ours)}, {ours_last['added']} modules, {_stacks(ours_last['http_stacks'])}",
+            f"`HttpOperator`: {ms(http)}, {http_last['added']} modules, {_stacks(http_last['http_stacks'])}",
             f"{ours / http:.3f}",
             goal("< 5 ms, no requests/urllib3", ours < GOAL_SECONDS and not ours_last["http_stacks"]),
         )
     ]
+
+
+def _stacks(loaded: str) -> str:
+    return f"loads {loaded}" if loaded else "no requests/urllib3"

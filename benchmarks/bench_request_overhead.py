@@ -84,13 +84,13 @@ def run(emulator: Emulator) -> list[Row]:
             f"{ROUNDS * CALLS_PER_ROUND} sequential triggers through the hook (median of {ROUNDS} rounds)",
             f"{rate['ours']:.0f} calls/s",
             raw,
-            f"{ratio['ours']:.2f} ({from_totals:.2f} from total times)",
+            f"{ratio['ours']:.3f} ({from_totals:.3f} from total times)",
             goal(f"≥ {GOAL_RATIO}", ratio["ours"] >= GOAL_RATIO),
         ),
         Row(
             "the same with the hook's INFO log of each body turned off",
             f"{rate['quiet']:.0f} calls/s (the log line costs {log_line_us:.0f} µs per call)",
             raw,
-            f"{ratio['quiet']:.2f}",
+            f"{ratio['quiet']:.3f}",
         ),
     ]
