@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib.resources import files
@@ -42,6 +43,8 @@ _ENCODING = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _PLAIN_ENCODING = _ENCODING | orjson.OPT_PASSTHROUGH_SUBCLASS
 # orjson refuses deeper values ("Recursion limit reached"); the full check reports where.
 MAX_NESTING = 254
+# Where orjson wrote a NaN or an Infinity, if anywhere; a compiled pattern scans faster than `in`.
+_NULL = re.compile(rb"null")
 
 
 def validate_trigger_payload(payload: Any) -> None:
@@ -59,17 +62,17 @@ def validated_body(kind: PayloadKind, payload: Any) -> bytes:
     body = _fast_path_body(kind, payload)
     if body is not None:
         return body
-    violations = _every_violation(kind, payload)
-    if violations:
+    violations, body = _full_check(kind, payload)
+    if body is None:
         raise JourneysPayloadError(kind, violations)
-    return orjson.dumps(payload, option=_ENCODING)
+    return body
 
 
 def payload_violations(kind: PayloadKind, payload: Any) -> list[tuple[str, str]]:
     """Every ``(json_path, reason)`` for which ``payload`` is not a valid ``kind`` body."""
     if _fast_path_body(kind, payload) is not None:
         return []
-    return _every_violation(kind, payload)
+    return _full_check(kind, payload)[0]
 
 
 def build_payload(**fields: Any) -> dict[str, Any]:
@@ -84,7 +87,7 @@ def _fast_path_body(kind: PayloadKind, payload: Any) -> bytes | None:
         body = orjson.dumps(payload, option=_PLAIN_ENCODING)
     except orjson.JSONEncodeError:
         return None
-    if b"null" in body:
+    if _NULL.search(body):
         return None
     try:
         return body if validator.is_valid(payload) else None
@@ -92,16 +95,20 @@ def _fast_path_body(kind: PayloadKind, payload: Any) -> bytes | None:
         return None
 
 
-def _every_violation(kind: PayloadKind, payload: Any) -> list[tuple[str, str]]:
+def _full_check(kind: PayloadKind, payload: Any) -> tuple[list[tuple[str, str]], bytes | None]:
+    """Every violation, and the bytes to send when there is none: the very bytes the schema judged."""
     not_json = list(_non_json_values(payload, "$", ()))
+    body = None
     if not_json:
         sent = payload  # nothing can be sent: the schema judges the value as given
     else:
         try:
+            body = orjson.dumps(payload, option=_ENCODING)
             # The schema judges the bytes that would be sent, not what Python methods say of the value.
-            sent = orjson.loads(orjson.dumps(payload, option=_ENCODING))
-        except orjson.JSONEncodeError as refused:  # only a mapping that hides what it holds gets here
-            return [("$", f"cannot be encoded as JSON: {refused}")]
+            sent = orjson.loads(body)
+        except (orjson.JSONEncodeError, orjson.JSONDecodeError) as refused:
+            # Only a mapping that hides what it holds, or an orjson.Fragment of bad JSON, gets here.
+            return [("$", f"cannot be encoded as JSON: {refused}")], None
     try:
         schema_violations = [
             found for error in _validator(kind).iter_errors(sent) for found in _describe(error)
@@ -110,7 +117,8 @@ def _every_violation(kind: PayloadKind, payload: Any) -> list[tuple[str, str]]:
         schema_violations = [("$", "is nested too deeply to check against the schema")]
     # A value that is not JSON is reported once, as such, not again by the schema rule it also breaks.
     reported = {path for path, _ in not_json}
-    return not_json + [(path, reason) for path, reason in schema_violations if path not in reported]
+    violations = not_json + [(path, reason) for path, reason in schema_violations if path not in reported]
+    return violations, None if violations else body
 
 
 @cache
@@ -164,9 +172,12 @@ def _non_json_values(value: Any, path: str, parents: tuple[int, ...]) -> Iterato
         yield path, f"{value!r} is not a JSON number"
     else:
         try:
-            orjson.dumps(value, option=_ENCODING)
+            encoded = orjson.dumps(value, option=_ENCODING)
         except orjson.JSONEncodeError as refused:
             yield path, _not_encodable(value, refused)
+        else:
+            if encoded == b"null" and value is not None:  # an enum whose value is NaN, say
+                yield path, f"{_shown(value)} would be sent as null (NaN or Infinity is not a JSON number)"
 
 
 def _not_encodable(value: Any, refused: orjson.JSONEncodeError) -> str:

@@ -501,3 +501,16 @@ def test_a_value_nested_past_the_encoders_limit_is_refused_with_its_path_not_a_c
             f"is nested too deeply (at most {validation.MAX_NESTING} levels of objects and arrays)",
         )
     ]
+
+
+class Score(enum.Enum):
+    UNKNOWN = math.nan
+
+
+def test_a_nan_behind_an_enum_is_refused_not_sent_as_null():
+    assert_single_violation(
+        "trigger",
+        body("trigger", global_attributes={"score": Score.UNKNOWN}),
+        "$.global_attributes.score",
+        "would be sent as null",
+    )

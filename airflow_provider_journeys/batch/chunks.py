@@ -7,6 +7,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
@@ -39,12 +41,17 @@ def repeated_ids(ids: Sequence[Any]) -> list[tuple[int, int]]:
     repeats = []
     for position, value in enumerate(ids):
         try:
-            earlier = first_seen.setdefault(value, position)
-        except TypeError:  # unhashable: the schema reports it as not a string
+            # Compared as sent: a UUID and its string are one user.
+            earlier = first_seen.setdefault(value if type(value) is str else _as_sent(value), position)
+        except (TypeError, orjson.JSONEncodeError):  # the schema reports it as not a string
             continue
         if earlier != position:
             repeats.append((position, earlier))
     return repeats
+
+
+def _as_sent(value: Any) -> Any:
+    return orjson.loads(orjson.dumps(value))
 
 
 def describe_repeats(ids: Sequence[Any], repeats: list[tuple[int, int]]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 
 import pytest
@@ -280,3 +281,10 @@ def test_split_into_chunks_covers_every_position_once():
         (2, 2000, 1),
     ]
     assert [chunk.span for chunk in chunks] == ["ids[0:1000]", "ids[1000:2000]", "ids[2000:2001]"]
+
+
+def test_an_id_repeated_in_another_form_is_refused_as_a_repeat(airship):
+    user = uuid.UUID(int=7)
+    with pytest.raises(JourneysArgumentError, match=r"ids\[1\].*repeats ids\[0\]"):
+        JourneysHook().trigger_batch(selector="named_user", ids=[user, str(user)], triggering_id="seq")
+    assert airship.requests == []
