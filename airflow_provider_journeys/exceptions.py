@@ -64,6 +64,10 @@ class JourneysUnavailableError(AirflowException):
     """Airship could not be reached or kept failing, and resending is safe (no enrollment happened)."""
 
 
+class JourneysStoppedError(AirflowException):
+    """The task was stopped (``execution_timeout``, a kill) before this request was sent; nothing was sent."""
+
+
 class JourneysBatchIncompleteError(AirflowException):
     """Some chunks of a batch failed in ways that accepted nothing (rate limits, outages); a task retry
     resumes with the chunks not yet accepted. ``report`` says what happened to every chunk."""

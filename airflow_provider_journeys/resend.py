@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -200,9 +201,10 @@ def retry_after_seconds(header: str | None) -> float | None:
 
 @dataclass
 class RetryBudget:
-    """Tracks the time spent since the first attempt against ``max_seconds``."""
+    """Tracks the time spent since the first attempt against ``max_seconds``; a set ``stop`` ends the waits."""
 
     max_seconds: float
+    stop: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
     resends: int = 0
 
@@ -219,9 +221,10 @@ class RetryBudget:
             return None
         return wait
 
-    def wait(self, seconds: float) -> None:
+    def wait(self, seconds: float) -> bool:
+        """Sleep before the next resend; False when ``stop`` was set meanwhile (then send nothing more)."""
         self.resends += 1
-        time.sleep(seconds)
+        return not self.stop.wait(seconds)
 
     def exhausted(self, endpoint: Endpoint, resend: Resend) -> Exception:
         """The error to raise when ``resend`` finds no budget left."""
@@ -229,3 +232,24 @@ class RetryBudget:
             f"POST {endpoint.path} failed: {resend.reason}. Gave up after {self.elapsed:.1f} s and "
             f"{self.resends} resend(s) (max_retry_wait={self.max_seconds:g} s). {resend.consequence}"
         )
+
+    def stopped(self, endpoint: Endpoint, resend: Resend) -> Exception:
+        """The error to raise when the task is stopped while waiting to resend."""
+        return resend.give_up(
+            f"POST {endpoint.path} failed: {resend.reason}. The task was stopped (timeout or kill) while "
+            f"waiting to resend, so it was not resent. {resend.consequence}"
+        )
+
+
+def interrupted(endpoint: Endpoint, interruption: BaseException) -> BaseException:
+    """What an exception raised into a POST in progress (Airflow's timeout, say) means for the request.
+
+    Python cannot tell whether the request had left: a trigger is then in doubt, and must not be
+    retried as the timeout would be; an exit may be.
+    """
+    if endpoint.resend_after_sending:
+        return interruption
+    return endpoint.maybe_done_error(
+        f"POST {endpoint.path} was interrupted by {type(interruption).__name__} while the request may "
+        f"already have reached Airship. {endpoint.maybe_done}"
+    )

@@ -5,7 +5,12 @@ and sent concurrently (``sending``), resuming across task tries from what a stor
 from __future__ import annotations
 
 from airflow_provider_journeys.batch.chunks import BatchReport, Chunk, split_into_chunks
-from airflow_provider_journeys.batch.progress import BatchProgress, NoProgress, VariableBatchProgress
+from airflow_provider_journeys.batch.progress import (
+    BatchProgress,
+    NoProgress,
+    Remembered,
+    VariableBatchProgress,
+)
 from airflow_provider_journeys.batch.sending import send_batch
 
 __all__ = [
@@ -13,6 +18,7 @@ __all__ = [
     "BatchReport",
     "Chunk",
     "NoProgress",
+    "Remembered",
     "VariableBatchProgress",
     "send_batch",
     "split_into_chunks",

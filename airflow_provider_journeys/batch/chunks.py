@@ -63,6 +63,11 @@ def describe_repeats(ids: Sequence[Any], repeats: list[tuple[int, int]]) -> str:
     return f"{shown}{more}"
 
 
+def chunk_digest(body: bytes) -> str:
+    """Identifies a chunk by exactly what it sends, wherever it stands in the list."""
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
 def fingerprint(bodies: Sequence[bytes]) -> str:
     """Identifies a batch by exactly what its chunks send, so progress is never applied to another batch."""
     digest = hashlib.sha256()
@@ -81,6 +86,10 @@ class BatchReport:
     previously_accepted: set[int] = field(default_factory=set)
     accepted: dict[int, Any] = field(default_factory=dict)
     failed: dict[int, BaseException] = field(default_factory=dict)
+    # Accepted by Airship, but the progress store could not record them: a rerun would send them again.
+    unrecorded: set[int] = field(default_factory=set)
+    # Why the batch stopped before sending every chunk (a timeout, a kill, a lost progress store), if it did.
+    stopped_by: str | None = None
     dry_run: bool = False
 
     @property
@@ -124,7 +133,13 @@ class BatchReport:
             for index, error in sorted(self.failed.items())
         ]
         lines.append(f"  accepted: {_ranges(self.all_accepted)}")
+        if self.unrecorded:
+            lines.append(
+                f"  accepted but not recorded (a rerun would send them again): {_ranges(self.unrecorded)}"
+            )
         lines.append(f"  not sent: {_ranges(chunk.index for chunk in self.not_sent)}")
+        if self.stopped_by:
+            lines.insert(0, f"Stopped: {self.stopped_by}.")
         return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_journeys.batch.chunks import (
     BatchReport,
     Chunk,
+    chunk_digest,
     describe_repeats,
     fingerprint,
     repeated_ids,
@@ -25,6 +26,7 @@ from airflow_provider_journeys.exceptions import (
     JourneysBatchIncompleteError,
     JourneysPayloadError,
     JourneysRateLimitError,
+    JourneysStoppedError,
     JourneysUnavailableError,
     JourneysWaitRequested,
 )
@@ -32,6 +34,7 @@ from airflow_provider_journeys.resend import TRIGGER_PATH
 from airflow_provider_journeys.validation import build_payload, validated_body
 
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Callable, Sequence
 
     from airflow_provider_journeys.batch.progress import BatchProgress
@@ -39,7 +42,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Failures known to have enrolled nobody: only these leave a batch retryable.
-_NOTHING_ACCEPTED = (JourneysRateLimitError, JourneysUnavailableError, JourneysWaitRequested)
+_NOTHING_ACCEPTED = (
+    JourneysRateLimitError,
+    JourneysUnavailableError,
+    JourneysWaitRequested,
+    JourneysStoppedError,
+)
+# Writes to the progress store: a first try and three more after 0.5, 1 and 2 s.
+_RECORD_RETRY_WAITS = (0.5, 1.0, 2.0)
+
+
+class _ProgressNotRecorded(Exception):
+    """The progress store kept failing; the batch stops rather than send what it could not record."""
 
 
 def send_batch(
@@ -54,12 +68,15 @@ def send_batch(
     progress: BatchProgress,
     send: Callable[[bytes], dict[str, Any]] | None,
     before_sending: Callable[[], object],
+    stop: threading.Event,
 ) -> dict[str, Any]:
     """Enroll ``ids`` in chunks through ``send(body)``; ``send=None`` is a dry run that sends nothing.
 
     ``before_sending`` runs once on this thread before the first chunk goes out (the hook fetches its
-    token there, so that bad credentials fail the batch before any chunk). Returns the report as a dict,
-    or raises :class:`JourneysBatchIncompleteError` / :class:`JourneysBatchFailedError` with it.
+    token there, so that bad credentials fail the batch before any chunk). Setting ``stop`` (from
+    ``on_kill``, say) starts no new chunk; ``send`` is expected to end its waits on it too. Returns the
+    report as a dict, or raises :class:`JourneysBatchIncompleteError` / :class:`JourneysBatchFailedError`
+    with it.
     """
     _check_batch_arguments(selector, ids, chunk_size, max_concurrency)
     if not ids:
@@ -80,7 +97,17 @@ def send_batch(
         )
         return report.as_dict()
     batch = fingerprint(bodies)
-    report.previously_accepted = progress.load(batch) & {chunk.index for chunk in chunks}
+    digests = [chunk_digest(body) for body in bodies]
+    remembered = progress.load()
+    if batch in remembered.completed:
+        log.warning(
+            "This batch completed in an earlier try or run, as its progress record says: nothing is sent "
+            "again, and the earlier result is returned"
+        )
+        return remembered.completed[batch]
+    report.previously_accepted = {
+        chunk.index for chunk in chunks if digests[chunk.index] in remembered.accepted
+    }
     if report.previously_accepted:
         log.info(
             "Resuming: %d of %d chunks were accepted by an earlier try and are not sent again",
@@ -90,13 +117,12 @@ def send_batch(
     to_send = [(chunk, bodies[chunk.index]) for chunk in report.not_sent]
     if to_send:
         before_sending()
-        _send_chunks(to_send, report, max_concurrency, send, lambda indexes: progress.record(batch, indexes))
-    if report.failed:
-        raise _batch_error(report, resumable=not isinstance(progress, NoProgress)) from next(
-            iter(report.failed.values())
+        _ChunkSender(report, send, stop, lambda indexes: progress.record([digests[i] for i in indexes])).run(
+            to_send, max_concurrency, resumable=not isinstance(progress, NoProgress)
         )
-    progress.complete(batch)
-    return report.as_dict()
+    result = report.as_dict()
+    progress.complete(batch, result)
+    return result
 
 
 def _check_batch_arguments(
@@ -156,66 +182,129 @@ def _position_in_ids(path: str, selector: str, chunk: Chunk) -> str:
     return f"ids[{chunk.first + int(match.group(1))}]" if match else path
 
 
-def _send_chunks(
-    to_send: list[tuple[Chunk, bytes]],
-    report: BatchReport,
-    max_concurrency: int,
-    send: Callable[[bytes], dict[str, Any]],
-    record: Callable[[list[int]], None],
-) -> None:
-    """Keeps up to ``max_concurrency`` chunks in flight; after a failure, sends no new chunk."""
-    pending = list(reversed(to_send))
-    in_flight: dict[Future[dict[str, Any]], Chunk] = {}
-    throughput = _ThroughputLog(report, len(to_send))
-    log.info(
-        "Batch: sending %d chunks of up to %d %s ids to POST %s, %d at a time",
-        len(to_send),
-        len(to_send[0][0].ids),
-        report.selector,
-        TRIGGER_PATH,
-        max_concurrency,
-    )
-    with ThreadPoolExecutor(max_concurrency, thread_name_prefix="journeys-batch") as pool:
+class _ChunkSender:
+    """Keeps up to ``max_concurrency`` chunks in flight and records each accepted one.
 
-        def fill_free_slots() -> None:
-            while pending and not report.failed and len(in_flight) < max_concurrency:
-                chunk, body = pending.pop()
-                in_flight[pool.submit(send, body)] = chunk
+    After a failure, a stop or an exception in this thread (Airflow's timeout is raised here), it starts no
+    new chunk, wakes the threads waiting to resend (through ``stop``), waits for the requests already on
+    the wire (each bounded by the request timeout), records every chunk Airship accepted, then raises.
+    """
 
-        fill_free_slots()
-        while in_flight:
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            accepted = []
-            for future in done:
-                chunk = in_flight.pop(future)
-                if _settle(future, chunk, report):
-                    accepted.append(chunk.index)
-            # Refilled before recording, so requests keep flowing while the progress is written.
-            fill_free_slots()
-            if accepted:
-                # From this thread only, so a progress store need not be thread-safe; chunks that
-                # finished together are recorded in one write.
-                record(accepted)
-                throughput.log()
+    def __init__(
+        self,
+        report: BatchReport,
+        send: Callable[[bytes], dict[str, Any]],
+        stop: threading.Event,
+        record: Callable[[list[int]], None],
+    ) -> None:
+        self.report = report
+        self.send = send
+        self.stop = stop
+        self.record = record
+        self.in_flight: dict[Future[dict[str, Any]], Chunk] = {}
+        self.unrecorded: set[int] = set()
+
+    def run(self, to_send: list[tuple[Chunk, bytes]], max_concurrency: int, *, resumable: bool) -> None:
+        pending = list(reversed(to_send))
+        throughput = _ThroughputLog(self.report, len(to_send))
+        log.info(
+            "Batch: sending %d chunks of up to %d %s ids to POST %s, %d at a time",
+            len(to_send),
+            len(to_send[0][0].ids),
+            self.report.selector,
+            TRIGGER_PATH,
+            max_concurrency,
+        )
+        with ThreadPoolExecutor(max_concurrency, thread_name_prefix="journeys-batch") as pool:
+
+            def fill_free_slots() -> None:
+                while pending and not self.stop.is_set() and len(self.in_flight) < max_concurrency:
+                    chunk, body = pending.pop()
+                    self.in_flight[pool.submit(self.send, body)] = chunk
+
+            try:
+                fill_free_slots()
+                while self.in_flight:
+                    done, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
+                    if self._settle(done):
+                        self.stop.set()  # after a failure: no new chunk, and no resend after a wait
+                    # Refilled before recording, so requests keep flowing while the progress is written.
+                    fill_free_slots()
+                    if self.unrecorded:
+                        # From this thread only, so a progress store need not be thread-safe; chunks that
+                        # finished together are recorded in one write.
+                        self._record_with_retries()
+                        throughput.log()
+                if pending and not self.report.failed:
+                    self.report.stopped_by = "the task was killed (on_kill), so no further chunk was sent"
+            except BaseException as interruption:
+                self.stop.set()
+                self.report.stopped_by = _describe_interruption(interruption)
+                self._settle(set(wait(self.in_flight).done))
+                self._record_once()
+                raise _batch_error(self.report, resumable=resumable) from interruption
+        if self.report.failed or self.report.stopped_by:
+            raise _batch_error(self.report, resumable=resumable) from next(
+                iter(self.report.failed.values()), None
+            )
+
+    def _settle(self, done: set[Future[dict[str, Any]]]) -> bool:
+        """Put finished chunks' answers or errors in the report; True when any failed."""
+        failed = False
+        for future in done:
+            chunk = self.in_flight.pop(future)
+            try:
+                self.report.accepted[chunk.index] = future.result()
+            except Exception as err:
+                self.report.failed[chunk.index] = err
+                log.error("Batch: chunk %d (%s) failed: %s", chunk.index, chunk.span, err)
+                failed = True
+            else:
+                self.unrecorded.add(chunk.index)
+        return failed
+
+    def _record_with_retries(self) -> None:
+        for wait_seconds in (*_RECORD_RETRY_WAITS, None):
+            try:
+                self._record_once(raise_error=True)
+                return
+            except Exception as err:
+                if wait_seconds is None:
+                    raise _ProgressNotRecorded(f"the progress store kept failing ({err})") from err
+                log.warning(
+                    "Batch: recording progress failed (%s); trying again in %.1f s", err, wait_seconds
+                )
+                time.sleep(wait_seconds)
+
+    def _record_once(self, *, raise_error: bool = False) -> None:
+        try:
+            if self.unrecorded:
+                self.record(sorted(self.unrecorded))
+            self.unrecorded.clear()
+        except Exception:
+            if raise_error:
+                raise
+            log.exception("Batch: recording progress failed")
+        finally:
+            self.report.unrecorded = set(self.unrecorded)
 
 
-def _settle(future: Future[dict[str, Any]], chunk: Chunk, report: BatchReport) -> bool:
-    """Put a finished chunk's answer or error in the report; True when Airship accepted it."""
-    try:
-        report.accepted[chunk.index] = future.result()
-    except Exception as err:
-        report.failed[chunk.index] = err
-        log.error("Batch: chunk %d (%s) failed: %s", chunk.index, chunk.span, err)
-        return False
-    return True
+def _describe_interruption(interruption: BaseException) -> str:
+    if isinstance(interruption, _ProgressNotRecorded):
+        return str(interruption)
+    return f"{type(interruption).__name__} ({interruption or 'no message'}) interrupted the batch"
 
 
 def _batch_error(report: BatchReport, *, resumable: bool) -> JourneysBatchIncompleteError:
     # Only failures known to have accepted nothing leave the batch retryable; anything else decides for it.
-    retryable = all(isinstance(error, _NOTHING_ACCEPTED) for error in report.failed.values())
+    retryable = not report.unrecorded and all(
+        isinstance(error, _NOTHING_ACCEPTED) for error in report.failed.values()
+    )
     error_type = JourneysBatchIncompleteError if retryable else JourneysBatchFailedError
     rerun = (
-        "a rerun sends only the chunks not accepted"
+        "a rerun sends only the chunks not accepted (and those accepted but not recorded)"
+        if resumable and report.unrecorded
+        else "a rerun sends only the chunks not accepted"
         if resumable
         else "without a progress store nothing was recorded, so a rerun would resend every chunk"
     )

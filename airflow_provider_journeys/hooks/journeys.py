@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import replace
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -24,7 +25,11 @@ from airflow_provider_journeys.defaults import (
     MAX_CONCURRENCY,
     MAX_IDS_PER_AUDIENCE,
 )
-from airflow_provider_journeys.exceptions import JourneysArgumentError, JourneysWaitRequested
+from airflow_provider_journeys.exceptions import (
+    JourneysArgumentError,
+    JourneysStoppedError,
+    JourneysWaitRequested,
+)
 from airflow_provider_journeys.resend import (
     EXIT,
     EXIT_PATH,
@@ -36,6 +41,7 @@ from airflow_provider_journeys.resend import (
     accepted_body,
     after_status,
     after_transport_error,
+    interrupted,
 )
 from airflow_provider_journeys.validation import PayloadKind, build_payload, validated_body
 
@@ -95,6 +101,9 @@ class JourneysHook(BaseHook):
             if defer_waits_longer_than is None
             else _required_seconds("defer_waits_longer_than", defer_waits_longer_than)
         )
+        self._stop = threading.Event()
+        # The stop of the batch in progress, if any: set when a chunk fails too, so it is its own.
+        self._batch_stop: threading.Event | None = None
 
     def __repr__(self) -> str:
         dry_run = ", dry_run=True" if self.dry_run else ""
@@ -171,6 +180,10 @@ class JourneysHook(BaseHook):
         :class:`~airflow_provider_journeys.exceptions.JourneysBatchIncompleteError` (or its subclass
         ``JourneysBatchFailedError``) with a report of every chunk when any chunk fails.
         """
+        stop = threading.Event()
+        self._batch_stop = stop
+        if self._stop.is_set():
+            stop.set()
         return send_batch(
             selector=selector,
             ids=ids,
@@ -180,7 +193,8 @@ class JourneysHook(BaseHook):
             chunk_size=chunk_size,
             max_concurrency=max_concurrency,
             progress=NoProgress() if progress is None else progress,
-            send=None if self.dry_run else self._send_trigger,
+            send=None if self.dry_run else partial(self._send_body, self._trigger, stop=stop),
+            stop=stop,
             # The token is fetched once, before the threads start (and never in a dry run).
             before_sending=lambda: self.tokens.get(),
         )
@@ -189,6 +203,16 @@ class JourneysHook(BaseHook):
         """Exit in-flight users who entered with ``entrance_id`` (or with none); return Airship's answer."""
         payload = build_payload(triggering_id=triggering_id, entrance_id=entrance_id)
         return self._post("exit", EXIT, payload)
+
+    def stop(self) -> None:
+        """Send nothing more: waits before a resend end at once, and no new request (or chunk) starts.
+
+        A request already on the wire finishes. Called from the operators' ``on_kill``; safe from a
+        signal handler or another thread.
+        """
+        self._stop.set()
+        if self._batch_stop is not None:
+            self._batch_stop.set()
 
     def test_connection(self) -> tuple[bool, str]:
         """Fetch an OAuth token and nothing else: proves the credentials without touching any Sequence."""
@@ -205,9 +229,6 @@ class JourneysHook(BaseHook):
     def _trigger(self) -> Endpoint:
         return replace(TRIGGER, resend_after_sending=True) if self.retry_server_errors else TRIGGER
 
-    def _send_trigger(self, body: bytes) -> dict[str, Any]:
-        return self._send_body(self._trigger, body)
-
     def _post(self, kind: PayloadKind, endpoint: Endpoint, payload: dict[str, Any]) -> dict[str, Any]:
         # Validated before anything else, the token fetch included.
         body = validated_body(kind, payload)
@@ -217,13 +238,19 @@ class JourneysHook(BaseHook):
         log.info("POST %s%s %s", self.settings.base_url, endpoint.path, body.decode())
         return self._send_body(endpoint, body)
 
-    def _send_body(self, endpoint: Endpoint, body: bytes) -> dict[str, Any]:
-        """POST ``body`` under ``endpoint``'s resend rules."""
+    def _send_body(
+        self, endpoint: Endpoint, body: bytes, stop: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """POST ``body`` under ``endpoint``'s resend rules; a set ``stop`` (the hook's own by default) ends
+        the waits before resends and sends nothing more."""
+        stop = self._stop if stop is None else stop
         url = f"{self.settings.base_url}{endpoint.path}"
-        budget = RetryBudget(self.max_retry_wait)
+        budget = RetryBudget(self.max_retry_wait, stop)
         refreshed_token = False
         while True:
             token = self.tokens.get()
+            if stop.is_set():
+                raise JourneysStoppedError(f"POST {endpoint.path}: the task was stopped; nothing was sent.")
             try:
                 response = self.session.post(
                     url,
@@ -236,6 +263,8 @@ class JourneysHook(BaseHook):
                 )
             except requests.RequestException as err:
                 resend = after_transport_error(endpoint, err)
+            except BaseException as interruption:
+                raise interrupted(endpoint, interruption) from interruption
             else:
                 if response.status_code == 401 and not refreshed_token:
                     log.warning(
@@ -257,7 +286,8 @@ class JourneysHook(BaseHook):
                 )
                 raise JourneysWaitRequested(wait, budget.elapsed)
             log.warning("POST %s: %s; resending in %.1f s", endpoint.path, resend.reason, wait)
-            budget.wait(wait)
+            if not budget.wait(wait):
+                raise budget.stopped(endpoint, resend)
 
     def _headers(self, token: str) -> dict[str, str]:
         return {

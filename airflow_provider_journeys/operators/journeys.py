@@ -71,6 +71,11 @@ class _JourneysOperator(BaseOperator):
             defer_waits_longer_than=self._defer_waits_longer_than(),
         )
 
+    def on_kill(self) -> None:
+        """Airflow stops the task (a kill, a timeout): send nothing more; a request on the wire finishes."""
+        if "hook" in self.__dict__:  # a hook not built yet has sent nothing
+            self.hook.stop()
+
     def dry_run_in_effect(self) -> bool:
         """The rendered ``dry_run`` argument, or the deployment's ``[journeys] dry_run`` when it is None."""
         if self.dry_run_setting is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import socket
+import threading
 import time
 from email.utils import formatdate
 from urllib.parse import quote
@@ -11,7 +12,8 @@ from urllib.parse import quote
 import jwt
 import pytest
 from airflow.sdk._shared.secrets_masker import redact
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowTaskTimeout
+from airflow.sdk.execution_time.timeout import timeout
 
 from airflow_provider_journeys.exceptions import (
     JourneysApiError,
@@ -456,3 +458,30 @@ def test_base_url_and_oauth_url_show_the_endpoints_in_effect(airship):
     hook = JourneysHook()
     assert hook.base_url == airship.url
     assert hook.oauth_url == airship.oauth_url
+
+
+def test_a_trigger_interrupted_by_the_task_timeout_fails_without_retries_and_is_sent_once(airship):
+    airship.answer_next(200, path=TRIGGER_PATH, delay=2)
+    interrupted = pytest.raises(JourneysOutcomeUnknownError, match="interrupted by AirflowTaskTimeout")
+    with interrupted as raised, timeout(1):
+        JourneysHook().trigger(audience={"tag": "x"}, triggering_id="seq")
+    assert isinstance(raised.value, AirflowFailException)
+    time.sleep(1.5)
+    assert len(airship.received(TRIGGER_PATH)) == 1
+
+
+def test_an_exit_interrupted_by_the_task_timeout_stays_retryable(airship):
+    airship.answer_next(200, path=EXIT_PATH, delay=2)
+    with pytest.raises(AirflowTaskTimeout), timeout(1):
+        JourneysHook().exit(triggering_id="seq")
+
+
+def test_a_stopped_hook_ends_its_wait_before_a_resend_and_sends_nothing_more(airship):
+    airship.answer_next(429, path=TRIGGER_PATH, retry_after=5)
+    hook = JourneysHook()
+    threading.Timer(0.5, hook.stop).start()
+    started = time.monotonic()
+    with pytest.raises(JourneysRateLimitError, match="stopped"):
+        hook.trigger(audience={"tag": "x"}, triggering_id="seq")
+    assert time.monotonic() - started < 2
+    assert len(airship.received(TRIGGER_PATH)) == 1

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections import Counter
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowTaskTimeout
+from airflow.sdk.execution_time.timeout import timeout
 
-from airflow_provider_journeys.batch import split_into_chunks
+from airflow_provider_journeys.batch import Remembered, split_into_chunks
 from airflow_provider_journeys.exceptions import (
     JourneysArgumentError,
     JourneysBatchFailedError,
@@ -24,18 +27,17 @@ class MemoryProgress:
     """A BatchProgress kept in memory, standing in for the operator's Airflow Variable."""
 
     def __init__(self) -> None:
-        self.batches: dict[str, set[int]] = {}
-        self.completed: list[str] = []
+        self.accepted: set[str] = set()
+        self.completed: dict[str, dict] = {}
 
-    def load(self, batch: str) -> set[int]:
-        return set(self.batches.get(batch, set()))
+    def load(self) -> Remembered:
+        return Remembered(frozenset(self.accepted), dict(self.completed))
 
-    def record(self, batch: str, indexes) -> None:
-        self.batches.setdefault(batch, set()).update(indexes)
+    def record(self, accepted) -> None:
+        self.accepted.update(accepted)
 
-    def complete(self, batch: str) -> None:
-        self.completed.append(batch)
-        del self.batches[batch]
+    def complete(self, batch: str, result: dict) -> None:
+        self.completed[batch] = result
 
 
 def user_ids(count: int) -> list[str]:
@@ -215,16 +217,33 @@ def test_a_rerun_with_the_same_progress_sends_only_the_chunks_not_yet_accepted(a
     with pytest.raises(JourneysBatchIncompleteError) as raised:
         send(ids, chunk_size=10, max_concurrency=1, max_retry_wait=1, progress=progress)
     assert "Nothing in doubt was sent; a rerun sends only the chunks not accepted." in str(raised.value)
-    [accepted_before] = progress.batches.values()
-    assert accepted_before == {0, 1}
+    assert len(progress.accepted) == 2
 
     result = send(ids, chunk_size=10, max_concurrency=1, progress=progress)
     assert enrolled(airship) == Counter(ids)
     assert result["chunks_accepted_by_earlier_tries"] == 2
     assert (result["chunks_accepted"], result["ids_accepted"]) == (5, 50)
     assert sorted(result["operation_ids"]) == ["2", "3", "4"]
-    assert progress.batches == {}
-    assert len(progress.completed) == 1
+    assert list(progress.completed.values()) == [result]
+
+
+def test_a_batch_that_completed_sends_nothing_again_and_returns_its_result(airship):
+    ids = user_ids(30)
+    progress = MemoryProgress()
+    first = send(ids, chunk_size=10, progress=progress)
+    again = send(ids, chunk_size=10, progress=progress)
+    assert again == first
+    assert enrolled(airship) == Counter(ids)
+
+
+def test_a_changed_list_resends_only_the_chunk_whose_ids_changed(airship):
+    progress = MemoryProgress()
+    send(user_ids(41), chunk_size=10, progress=progress)
+    result = send(user_ids(42), chunk_size=10, progress=progress)
+    assert result["chunks_accepted_by_earlier_tries"] == 4
+    # The last chunk changed (user-41 joined user-40), so it is resent whole; the four before are not.
+    assert len(airship.accepted(TRIGGER_PATH)) == 6
+    assert enrolled(airship) == Counter({**Counter(user_ids(42)), "user-40": 2})
 
 
 def test_progress_of_a_different_batch_is_not_applied(airship):
@@ -288,3 +307,88 @@ def test_an_id_repeated_in_another_form_is_refused_as_a_repeat(airship):
     with pytest.raises(JourneysArgumentError, match=r"ids\[1\].*repeats ids\[0\]"):
         JourneysHook().trigger_batch(selector="named_user", ids=[user, str(user)], triggering_id="seq")
     assert airship.requests == []
+
+
+# --- stopping: a timeout, a kill or a lost progress store sends nothing twice ---------------------------
+
+
+def test_a_timeout_with_chunks_in_flight_records_every_chunk_airship_accepted(airship):
+    ids = user_ids(12)
+    progress = MemoryProgress()
+    airship.answer_next(200, path=TRIGGER_PATH, times=12, delay=0.6)
+    with pytest.raises(JourneysBatchIncompleteError) as raised, timeout(1):
+        send(ids, chunk_size=1, max_concurrency=4, progress=progress)
+    assert isinstance(raised.value.__cause__, AirflowTaskTimeout)
+    assert "Stopped: AirflowTaskTimeout" in str(raised.value)
+    in_first_try = len(airship.accepted(TRIGGER_PATH))
+    assert 4 <= in_first_try < 12  # the chunks on the wire at the timeout finished, no new one started
+    assert len(progress.accepted) == in_first_try
+
+    send(ids, chunk_size=1, max_concurrency=4, progress=progress)
+    assert enrolled(airship) == Counter(ids)
+
+
+def test_a_timeout_after_a_chunk_in_doubt_fails_the_batch_without_retries(airship):
+    airship.answer_next(503, path=TRIGGER_PATH)
+    airship.answer_next(200, path=TRIGGER_PATH, times=3, delay=1.5)
+    with pytest.raises(JourneysBatchFailedError) as raised, timeout(1):
+        send(user_ids(8), chunk_size=1, max_concurrency=4, progress=MemoryProgress())
+    assert isinstance(raised.value, AirflowFailException)
+    assert "HTTP 503" in str(raised.value)
+
+
+def test_threads_waiting_on_retry_after_send_nothing_after_a_timeout(airship):
+    airship.answer_next(429, path=TRIGGER_PATH, times=4, retry_after=3)
+    started = time.monotonic()
+    with pytest.raises(JourneysBatchIncompleteError), timeout(1):
+        send(user_ids(8), chunk_size=1, max_concurrency=4, progress=MemoryProgress())
+    assert time.monotonic() - started < 2.5  # the waits ended with the timeout, not after 3 s
+    time.sleep(2.5)  # past the Retry-After: a thread still waiting would have sent by now
+    assert [call.status for call in airship.received(TRIGGER_PATH)] == [429] * 4
+
+
+def test_stopping_the_hook_from_another_thread_ends_the_batch_within_a_request(airship):
+    airship.answer_next(200, path=TRIGGER_PATH, times=40, delay=0.3)
+    hook = JourneysHook()
+    threading.Timer(0.5, hook.stop).start()
+    started = time.monotonic()
+    with pytest.raises(JourneysBatchIncompleteError) as raised:
+        hook.trigger_batch(selector="named_user", ids=user_ids(40), triggering_id="seq", chunk_size=1)
+    assert time.monotonic() - started < 1.5
+    assert "the task was killed (on_kill)" in str(raised.value)
+    sent = len(airship.received(TRIGGER_PATH))
+    time.sleep(0.5)
+    assert len(airship.received(TRIGGER_PATH)) == sent < 40
+
+
+class FlakyProgress(MemoryProgress):
+    """Fails its first ``failures`` writes, as an Airflow API blip would."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def record(self, accepted) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("Variable.set failed")
+        super().record(accepted)
+
+
+def test_a_failed_progress_write_is_retried_and_the_batch_completes(airship):
+    ids = user_ids(30)
+    progress = FlakyProgress(failures=2)
+    send(ids, chunk_size=10, max_concurrency=1, progress=progress)
+    assert enrolled(airship) == Counter(ids)
+    assert len(progress.accepted) == 3
+
+
+def test_a_progress_store_that_stays_down_stops_the_batch_and_names_what_a_rerun_would_repeat(airship):
+    progress = FlakyProgress(failures=100)
+    with pytest.raises(JourneysBatchFailedError) as raised:
+        send(user_ids(50), chunk_size=10, max_concurrency=1, progress=progress)
+    message = str(raised.value)
+    assert "the progress store kept failing" in message
+    # Chunk 1 was already on the wire while chunk 0 was being recorded; nothing started after that.
+    assert "accepted but not recorded (a rerun would send them again): 0-1" in message
+    assert len(airship.accepted(TRIGGER_PATH)) == 2
