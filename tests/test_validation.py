@@ -356,6 +356,7 @@ REJECTED_THROUGH = {
     "if": ("trigger", audience({"or": [{"tag": "a", "group": "g"}, {"tag": "a", "named_user": "u"}]})),
     "then": ("trigger", audience({"tag": "a", "group": "g", "segment": "b"})),
     "else": ("trigger", audience({"and": [{"named_user": "u", "channel": "c"}]})),
+    "allOf": ("trigger", audience({"named_user": ["u", "  "]})),
 }
 ANNOTATIONS = {"$schema", "$id", "title", "description", "$comment"}
 
@@ -368,6 +369,8 @@ def keywords_in(schema):
     for keyword, value in schema.items():
         if keyword in ("properties", "$defs"):
             found |= set().union(*map(keywords_in, value.values()))
+        elif keyword == "allOf":
+            found |= set().union(*map(keywords_in, value))
         elif keyword in ("items", "not", "if", "then", "else", "propertyNames", "additionalProperties"):
             found |= keywords_in(value)
     return found
@@ -514,3 +517,27 @@ def test_a_nan_behind_an_enum_is_refused_not_sent_as_null():
         "$.global_attributes.score",
         "would be sent as null",
     )
+
+
+@pytest.mark.parametrize("selector", ["named_user", "tag", "channel"])
+@pytest.mark.parametrize(
+    ("bad_id", "reason_part"),
+    [
+        pytest.param("", "must not be empty or only whitespace", id="empty"),
+        pytest.param("   ", "must not be empty or only whitespace", id="spaces"),
+        pytest.param("\u00a0\u2003", "must not be empty or only whitespace", id="unicode-spaces"),
+        pytest.param("u1\n", "must not hold control characters", id="line-break-from-a-file"),
+        pytest.param("u\x001", "must not hold control characters", id="nul"),
+    ],
+)
+def test_blank_ids_and_ids_with_control_characters_are_refused_where_they_stand(
+    selector, bad_id, reason_part
+):
+    assert_single_violation("trigger", audience({selector: bad_id}), f"$.audience.{selector}", reason_part)
+    assert_single_violation(
+        "trigger", audience({"not": {selector: ["ok", bad_id]}}), f"$.audience.not.{selector}[1]", reason_part
+    )
+
+
+def test_ids_with_inner_spaces_and_any_script_are_accepted():
+    assert_accepted("trigger", audience({"named_user": ["Jane Doe", "ユーザー", "o'brien", "a-b_c.d@e"]}))

@@ -44,7 +44,9 @@ def in_order(payload: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 text = st.text(max_size=12)
-ids = st.one_of(text, st.lists(text, min_size=1, max_size=4))
+# An id holds something besides whitespace, and no control character.
+an_id = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=12).filter(str.strip)
+ids = st.one_of(an_id, st.lists(an_id, min_size=1, max_size=4))
 digits = st.text(alphabet="0123456789", min_size=1, max_size=15)
 atomic_selectors = st.one_of(
     st.builds(lambda key, value: {key: value}, st.sampled_from(ID_SELECTORS), ids),
@@ -116,6 +118,9 @@ def _mutations(payload: dict[str, Any]) -> st.SearchStrategy[tuple[str, dict[str
             lambda key: mutated("unknown selector", audience={key: "s"})
         ),
         st.sampled_from(ID_SELECTORS).map(lambda key: mutated("1001 ids", audience={key: ["i"] * 1001})),
+        st.sampled_from(("", " ", "u1\n", "\t")).map(
+            lambda bad: mutated("blank id", audience={"named_user": [bad]})
+        ),
         st.just(mutated("two selectors", audience={"segment": "s", "named_user": "u"})),
         st.just(mutated("group without tag", audience={"group": "g"})),
         st.just(
