@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the provider and its test tools into a virtualenv, then runs the linters, the type checker and
 # the whole test suite (which starts its own Airship emulators and Airflow metadata DBs). Extra arguments
-# go to pytest: `bash scripts/test.sh -m "not integration"` skips the tests that start Airflow processes. AIRFLOW_VERSION=<x.y.z> tests against that Airflow release instead of the newest, in a
-# virtualenv of its own (.venv-airflow-<x.y.z>); CI runs both ends of the supported range.
+# go to pytest: `bash scripts/test.sh -m "not integration" -n 4` skips the tests that start Airflow processes
+# and spreads the rest over four workers (most of their time is real waits for retries and timeouts).
+# AIRFLOW_VERSION=<x.y.z> tests against that Airflow release instead of the newest, in a virtualenv of its
+# own (.venv-airflow-<x.y.z>); CI runs both ends of the supported range.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
