@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +50,24 @@ def airflow_dags_test(
         capture_output=True,
         text=True,
         timeout=300,
+    )
+
+
+def airflow_dags_test_process(
+    dag_id: str, dags_folder: Path, emulator: AirshipEmulator
+) -> subprocess.Popen[str]:
+    """``airflow dags test`` started in the background, for a test that signals it."""
+    env = {
+        **os.environ,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW_CONN_AIRSHIP_DEFAULT": json.dumps(emulator.connection()),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "airflow", "dags", "test", dag_id, LOGICAL_DATE],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
 
 
@@ -164,19 +184,32 @@ def batch_progress_variables() -> dict[str, object]:
         ).stdout
 
     keys = [item["key"] for item in json.loads(airflow_cli("list", "-o", "json"))]
-    return {
-        key: json.loads(airflow_cli("get", key)) for key in keys if key.startswith("journeys_batch_progress_")
-    }
+    return {key: json.loads(airflow_cli("get", key)) for key in keys if key.startswith("journeys_batch_")}
 
 
 @pytest.fixture
 def no_batch_progress_left() -> Iterator[None]:
-    """Batch DAG tests share one metadata DB (and a run id per logical date): none may leave progress behind."""
+    """Batch DAG tests share one metadata DB (and a run id per logical date): none may see another's records."""
     yield
     for key in batch_progress_variables():
         subprocess.run(
             [sys.executable, "-m", "airflow", "variables", "delete", key], check=True, capture_output=True
         )
+
+
+def progress_records() -> list[dict]:
+    return [
+        value
+        for key, value in batch_progress_variables().items()
+        if key.startswith("journeys_batch_progress_")
+    ]
+
+
+def enrolled(emulator: AirshipEmulator) -> Counter[str]:
+    """How many times Airship accepted each named user."""
+    return Counter(
+        user for body in emulator.accepted(TRIGGER_PATH) for user in body["audience"]["named_user"]
+    )
 
 
 @pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
@@ -190,8 +223,11 @@ def test_batch_example_dag_enrolls_every_id_from_the_upstream_xcom_exactly_once(
     assert {body["entrance_id"] for body in bodies} == {"batch-20261127"}
     assert len(emulator.received("/token")) == 1
     assert "Batch: 25 of 25 chunks accepted (25000 ids by this try" in result.stdout + result.stderr
-    # Progress is kept only while a batch is unfinished.
-    assert batch_progress_variables() == {}
+    # The completed batch stays recorded, with its result, so that a rerun sends nothing.
+    [record] = progress_records()
+    assert len(record["accepted"]) == 25
+    [stored_result] = record["completed"].values()
+    assert stored_result["ids_accepted"] == 25_000
 
 
 @pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
@@ -204,11 +240,7 @@ def test_a_retried_batch_task_sends_only_the_chunks_the_first_try_did_not_get_ac
     assert "Resuming: 2 of 5 chunks were accepted by an earlier try and are not sent again" in output
     calls = emulator.received(TRIGGER_PATH)
     assert [call.status for call in calls] == [200, 200, 429, 200, 200, 200]
-    enrolled = Counter(
-        user for body in emulator.accepted(TRIGGER_PATH) for user in body["audience"]["named_user"]
-    )
-    assert enrolled == Counter(f"user-{number:03d}" for number in range(500))
-    assert batch_progress_variables() == {}
+    assert enrolled(emulator) == Counter(f"user-{number:03d}" for number in range(500))
 
 
 @pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
@@ -221,5 +253,86 @@ def test_a_batch_chunk_that_may_have_enrolled_fails_the_task_and_keeps_progress_
     assert "chunk 2 (ids[200:300]) failed: POST /api/journeys/trigger failed: HTTP 503" in output
     assert "not sent: 3-4" in output
     assert len(emulator.received(TRIGGER_PATH)) == 3
-    [progress] = batch_progress_variables().values()
-    assert progress["accepted"] == [0, 1]
+    [progress] = progress_records()
+    assert len(progress["accepted"]) == 2
+    assert progress["completed"] == {}
+
+
+# --- failures around a batch or a trigger: nobody enrolled twice (tests/dags/journeys_faults.py) -------
+
+FAULT_IDS = Counter(f"user-{number:03d}" for number in range(200))
+
+
+@pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
+def test_a_batch_task_that_fails_after_its_batch_completed_sends_nothing_on_retry(emulator):
+    result = airflow_dags_test("test_journeys_batch_fails_after_completion", TEST_DAGS, emulator)
+    assert_succeeded(result)
+    output = result.stdout + result.stderr
+    assert "post_execute failed after the batch completed" in output and "new_state=up_for_retry" in output
+    assert "This batch completed in an earlier try or run" in output
+    assert enrolled(emulator) == FAULT_IDS
+
+
+@pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
+def test_a_timeout_with_chunks_in_flight_records_them_and_the_retry_sends_only_the_rest(emulator):
+    # Four chunks at a time, 0.8 s each: the 2 s timeout fires with the third four on the wire.
+    emulator.answer_next(200, path=TRIGGER_PATH, times=12, delay=0.8)
+    result = airflow_dags_test("test_journeys_batch_timeout", TEST_DAGS, emulator)
+    assert_succeeded(result)
+    output = result.stdout + result.stderr
+    assert "Stopped: AirflowTaskTimeout" in output and "new_state=up_for_retry" in output
+    assert enrolled(emulator) == FAULT_IDS
+    assert len(emulator.received(TRIGGER_PATH)) == 20
+
+
+@pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
+def test_a_timeout_after_a_chunk_in_doubt_fails_the_task_without_retry(emulator):
+    emulator.answer_next(503, path=TRIGGER_PATH)
+    emulator.answer_next(200, path=TRIGGER_PATH, times=3, delay=3)
+    result = airflow_dags_test("test_journeys_batch_timeout", TEST_DAGS, emulator)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "JourneysBatchFailedError" in output and "up_for_retry" not in output.lower()
+    assert len(emulator.received(TRIGGER_PATH)) == 4  # the 503 and the three on the wire, nothing after
+    assert max(enrolled(emulator).values()) == 1
+
+
+@pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
+def test_threads_waiting_on_retry_after_send_nothing_after_the_timeout(emulator):
+    emulator.answer_next(429, path=TRIGGER_PATH, times=4, retry_after=30)
+    result = airflow_dags_test("test_journeys_batch_timeout", TEST_DAGS, emulator)
+    assert_succeeded(result)
+    statuses = [call.status for call in emulator.received(TRIGGER_PATH)]
+    assert statuses == [429] * 4 + [200] * 20  # the waiting threads gave up; the retry sent every chunk once
+    assert enrolled(emulator) == FAULT_IDS
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_a_trigger_in_flight_at_the_timeout_fails_without_retry_and_is_sent_once(emulator):
+    emulator.answer_next(200, path=TRIGGER_PATH, delay=3)
+    result = airflow_dags_test("test_journeys_trigger_timeout", TEST_DAGS, emulator)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "JourneysOutcomeUnknownError" in output and "up_for_retry" not in output.lower()
+    time.sleep(2.5)  # past the scripted answer: a resend would have arrived by now
+    assert len(emulator.received(TRIGGER_PATH)) == 1
+
+
+@pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
+def test_sigterm_stops_a_batch_within_two_seconds_and_records_every_chunk_airship_accepted(emulator):
+    # Airflow's SIGTERM handler calls on_kill; the batch stops, records what was accepted, and fails.
+    emulator.answer_next(200, path=TRIGGER_PATH, times=20, delay=0.3)
+    process = airflow_dags_test_process("test_journeys_batch_slow", TEST_DAGS, emulator)
+    deadline = time.monotonic() + 120
+    while len(emulator.received(TRIGGER_PATH)) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    signalled = time.time()
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    sent_after = [call for call in emulator.received(TRIGGER_PATH) if call.at > signalled + 2]
+    assert sent_after == []
+    assert 6 <= len(emulator.received(TRIGGER_PATH)) < 20
+    assert max(enrolled(emulator).values()) == 1
+    # Every chunk Airship accepted is recorded, so clearing the task (same run) resends none of them.
+    [record] = progress_records()
+    assert len(record["accepted"]) == len(emulator.accepted(TRIGGER_PATH))

@@ -1,0 +1,69 @@
+"""Test DAGs: failures around a batch or a trigger, each with one task retry allowed.
+
+The emulator's script (set by each test) decides what Airship does; these DAGs decide what Airflow does.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_journeys.operators.journeys import JourneysBatchTriggerOperator, JourneysTriggerOperator
+
+RETRY_ONCE = {"retries": 1, "retry_delay": timedelta(seconds=0)}
+IDS = [f"user-{number:03d}" for number in range(200)]
+
+
+class FailsAfterCompletingOnce(JourneysBatchTriggerOperator):
+    """The batch completes, then the task fails anyway (a failing post_execute, a lost XCom push)."""
+
+    def post_execute(self, context: Any, result: Any = None) -> None:
+        if context["ti"].try_number == 1:
+            raise RuntimeError("post_execute failed after the batch completed")
+
+
+def batch_dag(
+    dag_id: str, operator: type[JourneysBatchTriggerOperator], retries: int = 1, **arguments: Any
+) -> DAG:
+    with DAG(
+        dag_id=dag_id,
+        schedule=None,
+        start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+        default_args={**RETRY_ONCE, "retries": retries},
+    ) as dag:
+        operator(
+            task_id="enroll",
+            ids=IDS,
+            triggering_id="seq",
+            entrance_id="faults-{{ ds_nodash }}",
+            chunk_size=10,
+            **arguments,
+        )
+    return dag
+
+
+batch_dag("test_journeys_batch_fails_after_completion", FailsAfterCompletingOnce)
+batch_dag(
+    "test_journeys_batch_timeout",
+    JourneysBatchTriggerOperator,
+    max_concurrency=4,
+    execution_timeout=timedelta(seconds=2),
+)
+# No retry: what a SIGTERM leaves behind is what this DAG shows.
+batch_dag("test_journeys_batch_slow", JourneysBatchTriggerOperator, retries=0, max_concurrency=4)
+
+with DAG(
+    dag_id="test_journeys_trigger_timeout",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    default_args=RETRY_ONCE,
+):
+    JourneysTriggerOperator(
+        task_id="enroll",
+        audience={"segment": "s"},
+        triggering_id="seq",
+        execution_timeout=timedelta(seconds=1),
+    )
