@@ -38,14 +38,24 @@ def get_provider_info() -> dict[str, Any]:
                 "options": {
                     "dry_run": {
                         "description": "Default for the operators' dry_run argument. When True, every "
-                        "JourneysTriggerOperator and JourneysExitOperator that does not set dry_run itself "
+                        "JourneysTriggerOperator, JourneysExitOperator and JourneysBatchTriggerOperator that does not set dry_run itself "
                         "renders, validates, logs and returns its body without calling Airship (for "
                         "staging deployments).",
                         "version_added": "0.1.0",
                         "type": "boolean",
                         "example": "True",
                         "default": "False",
-                    }
+                    },
+                    "batch_record_retention_days": {
+                        "description": "How long a JourneysBatchTriggerOperator task instance's record of "
+                        "the chunks Airship accepted is kept after its batch completed. While it is kept, a "
+                        "retry or a cleared rerun of that task instance sends nothing again; records older "
+                        "than this are deleted when a later run of the same task completes.",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "7",
+                        "default": "30",
+                    },
                 },
             }
         },
