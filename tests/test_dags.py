@@ -336,3 +336,34 @@ def test_sigterm_stops_a_batch_within_two_seconds_and_records_every_chunk_airshi
     # Every chunk Airship accepted is recorded, so clearing the task (same run) resends none of them.
     [record] = progress_records()
     assert len(record["accepted"]) == len(emulator.accepted(TRIGGER_PATH))
+
+
+@pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
+def test_a_progress_write_that_fails_twice_is_retried_and_nobody_is_enrolled_twice(emulator):
+    result = airflow_dags_test("test_journeys_batch_store_blip", TEST_DAGS, emulator)
+    assert_succeeded(result)
+    output = result.stdout + result.stderr
+    assert "recording progress failed (Variable.set failed" in output and "up_for_retry" not in output
+    assert enrolled(emulator) == FAULT_IDS
+
+
+@pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
+def test_a_progress_store_that_stays_down_fails_the_task_without_retry_naming_the_unrecorded_chunks(emulator):
+    result = airflow_dags_test("test_journeys_batch_store_down", TEST_DAGS, emulator)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "JourneysBatchFailedError" in output and "up_for_retry" not in output.lower()
+    assert "accepted but not recorded (a rerun would send them again)" in output
+    assert max(enrolled(emulator).values()) == 1
+    assert len(emulator.accepted(TRIGGER_PATH)) <= 4 * 3  # no chunk started after the store gave up
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_blank_ids_fail_the_batch_task_without_retry_and_send_nothing(emulator):
+    result = airflow_dags_test("test_journeys_batch_blank_ids", TEST_DAGS, emulator)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "ids[1]: an id must not be empty or only whitespace" in output
+    assert "ids[2]: an id must not hold control characters" in output
+    assert "up_for_retry" not in output.lower()
+    assert emulator.received(TRIGGER_PATH) == []

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
+    from airflow_provider_journeys.batch import BatchProgress
     from airflow_provider_journeys.hooks.journeys import JourneysHook
 
 # ``[journeys] dry_run`` (env AIRFLOW__JOURNEYS__DRY_RUN) turns dry runs on for a whole deployment.
@@ -335,8 +336,6 @@ class JourneysBatchTriggerOperator(_EnrollingOperator):
                 "ids rendered to a string, not a list: pass the upstream task's output (e.g. "
                 "ids=fetch_ids.output) or set render_template_as_native_obj=True on the DAG"
             )
-        from airflow_provider_journeys.batch import VariableBatchProgress
-
         hook = self.hook
         return hook.trigger_batch(
             selector=self.selector,
@@ -346,8 +345,15 @@ class JourneysBatchTriggerOperator(_EnrollingOperator):
             global_attributes=self.global_attributes,
             chunk_size=self.chunk_size,
             max_concurrency=self.max_concurrency,
-            progress=None if hook.dry_run else VariableBatchProgress.for_task_instance(context),
+            progress=None if hook.dry_run else self.progress_store(context),
         )
+
+    def progress_store(self, context: Context) -> BatchProgress:
+        """Where this task instance remembers accepted chunks and completed batches across its tries: an
+        Airflow Variable. Override to keep them elsewhere (any :class:`~airflow_provider_journeys.batch.BatchProgress`)."""
+        from airflow_provider_journeys.batch import VariableBatchProgress
+
+        return VariableBatchProgress.for_task_instance(context)
 
     @classmethod
     def partial(cls, **kwargs: Any) -> OperatorPartial:

@@ -11,6 +11,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG
 
+from airflow_provider_journeys.batch import BatchProgress, Remembered
 from airflow_provider_journeys.operators.journeys import JourneysBatchTriggerOperator, JourneysTriggerOperator
 
 RETRY_ONCE = {"retries": 1, "retry_delay": timedelta(seconds=0)}
@@ -45,7 +46,39 @@ def batch_dag(
     return dag
 
 
+class FlakyVariable:
+    """The task's Variable store, whose writes fail ``failures`` times from the second on (an API blip)."""
+
+    def __init__(self, store: BatchProgress, failures: int) -> None:
+        self.store = store
+        self.failures = failures
+        self.writes = 0
+
+    def load(self) -> Remembered:
+        return self.store.load()
+
+    def record(self, accepted: Any) -> None:
+        self.writes += 1
+        if self.writes > 1 and self.failures:
+            self.failures -= 1
+            raise RuntimeError("Variable.set failed: the API server answered 503")
+        self.store.record(accepted)
+
+    def complete(self, batch: str, result: dict[str, Any]) -> None:
+        self.store.complete(batch, result)
+
+
+def with_flaky_store(failures: int) -> type[JourneysBatchTriggerOperator]:
+    class WithFlakyStore(JourneysBatchTriggerOperator):
+        def progress_store(self, context: Any) -> BatchProgress:
+            return FlakyVariable(super().progress_store(context), failures)
+
+    return WithFlakyStore
+
+
 batch_dag("test_journeys_batch_fails_after_completion", FailsAfterCompletingOnce)
+batch_dag("test_journeys_batch_store_blip", with_flaky_store(2), max_concurrency=4)
+batch_dag("test_journeys_batch_store_down", with_flaky_store(1000), max_concurrency=4)
 batch_dag(
     "test_journeys_batch_timeout",
     JourneysBatchTriggerOperator,
@@ -67,3 +100,11 @@ with DAG(
         triggering_id="seq",
         execution_timeout=timedelta(seconds=1),
     )
+
+with DAG(
+    dag_id="test_journeys_batch_blank_ids",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    default_args=RETRY_ONCE,
+):
+    JourneysBatchTriggerOperator(task_id="enroll", ids=["user-1", "   ", "user\t3"], triggering_id="seq")
