@@ -46,6 +46,11 @@ class AirshipSettings:
     client_secret: str | None = field(default=None, repr=False)
     private_key: EllipticCurvePrivateKey | None = field(default=None, repr=False)
 
+    @property
+    def loopback(self) -> bool:
+        """Both endpoints are on this machine (an emulator): reached directly, never through a proxy."""
+        return _url_is_loopback(self.base_url)
+
     @classmethod
     def from_connection(cls, conn: Connection) -> AirshipSettings:
         extra = _extra(conn)
@@ -61,13 +66,20 @@ class AirshipSettings:
             raise _missing(conn, "extra 'client_id' (OAuth client ID)")
         if not client_secret and not private_key_pem:
             raise _missing(conn, "password (OAuth client secret) or extra 'private_key' (assertion grant)")
-        base_url = _join_host_port(conn, conn.host, conn.port) if conn.host else API_BASE_URLS[region]
-        oauth_url = _text(extra, "oauth_url") or OAUTH_TOKEN_URLS[region]
+        base_url = _require_secure_url(
+            conn,
+            "host",
+            (_join_host_port(conn, conn.host, conn.port) if conn.host else API_BASE_URLS[region]).rstrip("/"),
+        )
+        oauth_url = _require_secure_url(
+            conn, "extra 'oauth_url'", _text(extra, "oauth_url") or OAUTH_TOKEN_URLS[region]
+        )
+        _require_one_side(conn, base_url, oauth_url)
         return cls(
             app_key=conn.login,
             client_id=client_id,
-            base_url=_require_secure_url(conn, "host", base_url.rstrip("/")),
-            oauth_url=_require_secure_url(conn, "extra 'oauth_url'", oauth_url),
+            base_url=base_url,
+            oauth_url=oauth_url,
             scope=_text(extra, "scope") or DEFAULT_SCOPE,
             timeout=_timeout(conn, extra),
             verify=_verify(conn, extra),
@@ -203,6 +215,22 @@ def _require_secure_url(conn: Connection, field_name: str, url: str) -> str:
         f"Connection {conn.conn_id!r}: {field_name} is {url!r}; https is required "
         "(plain http is accepted only for loopback hosts such as 127.0.0.1 and localhost)"
     )
+
+
+def _require_one_side(conn: Connection, base_url: str, oauth_url: str) -> None:
+    """Both endpoints on this machine, or neither: half an emulator connection would send the emulator's
+    credentials to Airship's token endpoint, or a body and token to Airship's API."""
+    if _url_is_loopback(base_url) == _url_is_loopback(oauth_url):
+        return
+    raise JourneysConnectionConfigError(
+        f"Connection {conn.conn_id!r}: host ({base_url}) and extra 'oauth_url' ({oauth_url}) must both be "
+        "on this machine (an emulator) or both be Airship's; set both"
+    )
+
+
+def _url_is_loopback(url: str) -> bool:
+    host = parse_url(url).host
+    return host is not None and _is_loopback(host.strip("[]"))
 
 
 def _not_a_url(conn: Connection, field_name: str) -> JourneysConnectionConfigError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -107,17 +109,18 @@ def test_explicit_host_oauth_url_scope_and_timeout_override_the_defaults(set_con
     ],
 )
 def test_host_and_port_are_joined_and_a_host_without_scheme_means_https(settings_of, host, port, base_url):
-    assert settings_of(connection(host=host, port=port)).base_url == base_url
+    oauth_url = "http://127.0.0.1:8081/token" if "127.0.0.1" in host else None
+    assert settings_of(connection(host=host, port=port, extra={"oauth_url": oauth_url})).base_url == base_url
 
 
 def test_uri_form_joins_host_and_port_and_coerces_string_extras(settings_of):
-    uri = "airship://KEY:SECRET@http%3A%2F%2F127.0.0.1:8080?client_id=cid&region=eu&timeout=12.5&scope=jny"
+    uri = (
+        "airship://KEY:SECRET@http%3A%2F%2F127.0.0.1:8080?client_id=cid&region=eu&timeout=12.5&scope=jny"
+        "&oauth_url=http%3A%2F%2F127.0.0.1%3A8081%2Ftoken"
+    )
     settings = settings_of(uri)
     assert (settings.app_key, settings.client_secret, settings.client_id) == ("KEY", "SECRET", "cid")
-    assert (settings.base_url, settings.oauth_url) == (
-        "http://127.0.0.1:8080",
-        "https://oauth2.asnapieu.com/token",
-    )
+    assert (settings.base_url, settings.oauth_url) == ("http://127.0.0.1:8080", "http://127.0.0.1:8081/token")
     assert settings.timeout == 12.5
 
 
@@ -278,7 +281,11 @@ def test_a_port_in_the_host_that_disagrees_with_the_port_field_is_refused(config
 
 
 def test_a_port_in_the_host_that_matches_the_port_field_is_kept_once(set_connection):
-    set_connection(connection(host="http://127.0.0.1:8080", port=8080))
+    set_connection(
+        connection(
+            host="http://127.0.0.1:8080", port=8080, extra={"oauth_url": "http://127.0.0.1:8080/token"}
+        )
+    )
     assert JourneysHook().base_url == "http://127.0.0.1:8080"
 
 
@@ -319,3 +326,75 @@ def test_verify_path_is_kept_and_defaults_to_the_system_store(set_connection, tm
     assert JourneysHook().settings.verify == str(bundle)
     set_connection(connection())
     assert JourneysHook().settings.verify is True
+
+
+@pytest.mark.parametrize(
+    ("fields", "extra"),
+    [
+        pytest.param({"host": "http://127.0.0.1:8080"}, {}, id="emulator-host-airship-token-endpoint"),
+        pytest.param(
+            {}, {"oauth_url": "http://localhost:8080/token"}, id="emulator-token-endpoint-airship-api"
+        ),
+        pytest.param(
+            {"host": "https://api.example.com"}, {"oauth_url": "http://[::1]:8080/token"}, id="ipv6"
+        ),
+    ],
+)
+def test_a_connection_half_on_this_machine_is_refused_naming_both_fields(
+    airship, config_error, fields, extra
+):
+    message = config_error(connection(**fields, extra=extra))
+    assert "host (" in message and "extra 'oauth_url' (" in message
+    assert "must both be on this machine (an emulator) or both be Airship's" in message
+    assert airship.requests == []
+
+
+class RecordingProxy:
+    """A loopback listener standing in for a proxy: it records every connection and answers nothing."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.1)
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while self.running:
+            try:
+                client, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            client.close()
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.server.close()
+
+
+def test_loopback_traffic_never_goes_through_a_proxy_variable(airship, monkeypatch):
+    proxy = RecordingProxy()
+    try:
+        for variable in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+            monkeypatch.setenv(variable, proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        assert JourneysHook().trigger({"segment": "s"}, "t")["ok"] is True
+        assert len(airship.received("/token")) == 1
+        assert len(airship.accepted("/api/journeys/trigger")) == 1
+        assert proxy.connections == 0
+    finally:
+        proxy.close()
+
+
+def test_remote_https_traffic_still_honours_the_proxy_variables(set_connection, monkeypatch):
+    set_connection(connection())
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    assert JourneysHook().session.trust_env is True

@@ -137,6 +137,9 @@ class JourneysHook(BaseHook):
         session.mount("http://", adapter)
         session.headers["User-Agent"] = f"airflow-provider-journeys/{__version__}"
         session.auth = _ignore_netrc
+        # Plain http is allowed only because loopback traffic never leaves the machine: no proxy variable may
+        # carry it (and the credentials in it) elsewhere. Remote https keeps honouring HTTPS_PROXY/NO_PROXY.
+        session.trust_env = not self.settings.loopback
         return session
 
     @cached_property
