@@ -17,7 +17,7 @@ from airflow_provider_journeys.exceptions import (
     JourneysConnectionConfigError,
     JourneysUnavailableError,
 )
-from airflow_provider_journeys.resend import backoff_seconds
+from airflow_provider_journeys.resend import backoff_seconds, certificate_rejected
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
@@ -74,6 +74,12 @@ class OAuthTokens:
                 )
             except requests.RequestException as err:
                 failure = f"{type(err).__name__}: {err}"
+                if certificate_rejected(err):
+                    raise JourneysUnavailableError(
+                        f"Airship's token endpoint {self._settings.oauth_url}: its TLS certificate did not verify "
+                        f"({failure}); nothing was sent. Resending cannot fix this: check the connection's "
+                        "extra 'verify' (a CA bundle for a TLS proxy) or oauth_url."
+                    ) from None
             else:
                 if response.status_code == 200:
                     return self._read_token(response)

@@ -29,6 +29,14 @@ OAUTH_TOKEN_URLS = {"us": "https://oauth2.asnapius.com/token", "eu": "https://oa
 DEFAULT_REGION = "us"
 DEFAULT_SCOPE = "jny"
 DEFAULT_TIMEOUT_SECONDS = 30.0
+CONN_TYPE = "airship"
+# An EC P-384 key in PEM is about 300 characters; room for other headers, never for a pasted bundle.
+MAX_PRIVATE_KEY_CHARS = 4096
+_ONE_PEM_PRIVATE_KEY = re.compile(
+    r"-----BEGIN (?:EC |ENCRYPTED )?PRIVATE KEY-----[A-Za-z0-9+/=\s:,-]*-----END (?:EC |ENCRYPTED )?PRIVATE KEY-----"
+)
+# Printable Latin-1, no control characters: what an HTTP header value can carry.
+_HEADER_SAFE = re.compile(r"[\x20-\x7e\xa0-\xff]+")
 
 
 @dataclass(frozen=True)
@@ -53,14 +61,24 @@ class AirshipSettings:
 
     @classmethod
     def from_connection(cls, conn: Connection) -> AirshipSettings:
+        if conn.conn_type != CONN_TYPE:
+            raise JourneysConnectionConfigError(
+                f"Connection {conn.conn_id!r} has type {conn.conn_type!r}; the Journeys hook reads only "
+                f"connections of type {CONN_TYPE!r} (Airship)"
+            )
         extra = _extra(conn)
         region = _region(conn, extra)
         client_secret = conn.password or None
         private_key_pem = _text(extra, "private_key")
         if private_key_pem:
-            _mask_private_key(str(extra["private_key"]))  # as stored, trailing newline and all
+            _mask_private_key(conn, str(extra["private_key"]))  # as stored, trailing newline and all
         if not conn.login:
             raise _missing(conn, "login (App key)")
+        if not _HEADER_SAFE.fullmatch(conn.login):
+            # It goes into a header and the token request; a line break or a non-Latin-1 character cannot.
+            raise JourneysConnectionConfigError(
+                f"Connection {conn.conn_id!r}: login (App key) must be printable characters without line breaks"
+            )
         client_id = _text(extra, "client_id")
         if not client_id:
             raise _missing(conn, "extra 'client_id' (OAuth client ID)")
@@ -137,9 +155,19 @@ def _timeout(conn: Connection, extra: dict[str, Any]) -> float:
     return timeout
 
 
-def _mask_private_key(pem: str) -> None:
-    """Mask the key whole and each line of its body: what a task prints reaches its log line by line."""
+def _mask_private_key(conn: Connection, pem: str) -> None:
+    """Mask the key whole and each line of its body: what a task prints reaches its log line by line.
+
+    Only a text shaped like one PEM private key is masked line by line: Airflow's masker slows with every
+    entry, and a pasted CA bundle of thousands of lines would hold the task for an hour.
+    """
     mask_secret(pem)
+    if len(pem) > MAX_PRIVATE_KEY_CHARS or not _ONE_PEM_PRIVATE_KEY.fullmatch(pem.strip()):
+        raise JourneysConnectionConfigError(
+            f"Connection {conn.conn_id!r}: extra 'private_key' is not one PEM private key "
+            f"('-----BEGIN ... PRIVATE KEY-----' to '-----END ... PRIVATE KEY-----', at most "
+            f"{MAX_PRIVATE_KEY_CHARS} characters)"
+        )
     for line in re.sub(r"-----(BEGIN|END) [A-Z ]*-----", "\n", pem).splitlines():
         if line.strip():
             mask_secret(line.strip())
@@ -188,8 +216,9 @@ def _join_host_port(conn: Connection, host: str, port: int | None) -> str:
     if host_port == port:
         return url
     if host_port is not None:
+        shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))  # never echo user info
         raise JourneysConnectionConfigError(
-            f"Connection {conn.conn_id!r}: host {host!r} has port {host_port} but the port field says {port}"
+            f"Connection {conn.conn_id!r}: host {shown!r} has port {host_port} but the port field says {port}"
         )
     return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
 

@@ -21,9 +21,13 @@ class JourneysPayloadError(AirflowFailException):
     :param violations: ``(json_path, reason)`` pairs, one for every rule the payload breaks.
     """
 
+    SHOWN = 50
+
     def __init__(self, kind: str, violations: list[tuple[str, str]], *, where: str = "") -> None:
         self.violations = violations
-        lines = "\n".join(f"  {path}: {reason}" for path, reason in violations)
+        lines = "\n".join(f"  {path}: {reason}" for path, reason in violations[: self.SHOWN])
+        if len(violations) > self.SHOWN:
+            lines += f"\n  ... and {len(violations) - self.SHOWN} more (in .violations)"
         super().__init__(f"Invalid Journeys {kind} payload{where}, nothing was sent:\n{lines}")
 
 

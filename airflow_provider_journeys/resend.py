@@ -81,7 +81,7 @@ class Resend:
 def after_transport_error(endpoint: Endpoint, err: requests.RequestException) -> Resend:
     """The verdict on a request that got no HTTP answer; raises when it must not be resent."""
     reason = f"{type(err).__name__}: {err}"
-    if _certificate_rejected(err):
+    if certificate_rejected(err):
         raise JourneysUnavailableError(
             f"POST {endpoint.path}: Airship's TLS certificate did not verify ({reason}); nothing was sent."
         ) from None
@@ -141,7 +141,7 @@ def never_sent(err: requests.RequestException) -> bool:
     return isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
 
 
-def _certificate_rejected(err: requests.RequestException) -> bool:
+def certificate_rejected(err: requests.RequestException) -> bool:
     """True when TLS failed because the server's certificate did not verify: before anything was sent.
 
     Other TLS errors can also happen while reading the answer, after the request went out.

@@ -17,6 +17,7 @@ its path.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -41,6 +42,8 @@ _ENCODING = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 # The fast path also refuses subclasses of built-in types: their Python methods (``__len__``, ``__iter__``)
 # may disagree with the data orjson writes, so only the full check, on the parse of the bytes, judges them.
 _PLAIN_ENCODING = _ENCODING | orjson.OPT_PASSTHROUGH_SUBCLASS
+# The most schema violations looked for in one body; the error message shows the first 50 of them.
+MAX_VIOLATIONS = 1000
 # orjson refuses deeper values ("Recursion limit reached"); the full check reports where.
 MAX_NESTING = 254
 # Where orjson wrote a NaN or an Infinity, if anywhere; a compiled pattern scans faster than `in`.
@@ -97,7 +100,7 @@ def _fast_path_body(kind: PayloadKind, payload: Any) -> bytes | None:
 
 def _full_check(kind: PayloadKind, payload: Any) -> tuple[list[tuple[str, str]], bytes | None]:
     """Every violation, and the bytes to send when there is none: the very bytes the schema judged."""
-    not_json = list(_non_json_values(payload, "$", ()))
+    not_json = list(itertools.islice(_non_json_values(payload, "$", ()), MAX_VIOLATIONS))
     body = None
     if not_json:
         sent = payload  # nothing can be sent: the schema judges the value as given
@@ -110,9 +113,9 @@ def _full_check(kind: PayloadKind, payload: Any) -> tuple[list[tuple[str, str]],
             # Only a mapping that hides what it holds, or an orjson.Fragment of bad JSON, gets here.
             return [("$", f"cannot be encoded as JSON: {refused}")], None
     try:
-        schema_violations = [
-            found for error in _validator(kind).iter_errors(sent) for found in _describe(error)
-        ]
+        # Checking stops after MAX_VIOLATIONS: a million broken ids would take seconds and megabytes to list.
+        errors = itertools.islice(_validator(kind).iter_errors(sent), MAX_VIOLATIONS)
+        schema_violations = [found for error in errors for found in _describe(error)]
     except RecursionError:  # deep nesting left to the schema: never taken as "no violation"
         schema_violations = [("$", "is nested too deeply to check against the schema")]
     # A value that is not JSON is reported once, as such, not again by the schema rule it also breaks.

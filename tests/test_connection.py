@@ -398,3 +398,36 @@ def test_remote_https_traffic_still_honours_the_proxy_variables(set_connection, 
     set_connection(connection())
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     assert JourneysHook().session.trust_env is True
+
+
+def test_a_connection_of_another_type_is_refused_naming_it(airship, config_error):
+    message = config_error(connection(conn_type="http"))
+    assert "has type 'http'" in message and "'airship'" in message
+    assert airship.requests == []
+
+
+@pytest.mark.parametrize("login", ["app\r\nX-Injected: 1", "app\nkey", "app€key", "app\x00"])
+def test_a_login_that_cannot_go_into_a_header_is_refused_as_a_connection_error(airship, config_error, login):
+    assert "login (App key) must be printable characters" in config_error(connection(login=login))
+    assert airship.requests == []
+
+
+def test_a_port_mismatch_never_echoes_the_user_info_of_the_host(config_error):
+    message = config_error(connection(host="http://user:hunter2-SECRET@127.0.0.1:80", port=81))
+    assert "hunter2" not in message and "user" not in message
+    assert "port field says 81" in message
+
+
+def test_a_pasted_ca_bundle_as_private_key_is_refused_without_masking_it_line_by_line(
+    config_error, private_key_pem, monkeypatch
+):
+    masked: list[str] = []
+    monkeypatch.setattr("airflow_provider_journeys.connection.mask_secret", masked.append)
+    bundle = "".join(
+        f"-----BEGIN CERTIFICATE-----\nMIIB{number:060d}\n-----END CERTIFICATE-----\n"
+        for number in range(1200)
+    )
+    message = config_error(connection(password=None, extra={"private_key": private_key_pem + bundle}))
+    assert "is not one PEM private key" in message
+    assert "MIIB" not in message
+    assert len(masked) == 1  # the whole text once, not each of its 3,600 lines

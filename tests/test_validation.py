@@ -541,3 +541,12 @@ def test_blank_ids_and_ids_with_control_characters_are_refused_where_they_stand(
 
 def test_ids_with_inner_spaces_and_any_script_are_accepted():
     assert_accepted("trigger", audience({"named_user": ["Jane Doe", "ユーザー", "o'brien", "a-b_c.d@e"]}))
+
+
+def test_a_body_with_a_hundred_thousand_violations_reports_a_bounded_list():
+    with pytest.raises(JourneysPayloadError) as raised:
+        validate_trigger_payload(audience({"named_user": list(range(100_000))}))
+    assert len(raised.value.violations) <= validation.MAX_VIOLATIONS
+    message = str(raised.value)
+    assert message.count("\n") <= JourneysPayloadError.SHOWN + 2
+    assert f"and {len(raised.value.violations) - JourneysPayloadError.SHOWN} more" in message

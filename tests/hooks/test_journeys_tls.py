@@ -166,5 +166,15 @@ def test_tls_failure_after_sending_fails_a_trigger_as_outcome_unknown(tls_server
 def test_tls_failure_after_sending_resends_an_exit(tls_server, api_behind):
     api_behind(tls_server.url, trusted=True)
     with pytest.raises(JourneysUnavailableError, match="exiting again is harmless"):
-        JourneysHook(max_retry_wait=1.2).exit("t")
+        JourneysHook(max_retry_wait=3).exit("t")
     assert len(tls_server.received) >= 2
+
+
+def test_a_token_endpoint_whose_certificate_does_not_verify_fails_at_once(tls_airship, set_connection):
+    set_connection(tls_airship.connection())  # without the CA bundle
+    with pytest.raises(JourneysUnavailableError) as raised:
+        JourneysHook().trigger({"segment": "s"}, "t")
+    message = str(raised.value)
+    assert "token endpoint" in message and "TLS certificate did not verify" in message
+    assert "attempts" not in message  # not the retried-three-times failure
+    assert tls_airship.requests == []
