@@ -42,6 +42,9 @@ _ENCODING = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 # The fast path also refuses subclasses of built-in types: their Python methods (``__len__``, ``__iter__``)
 # may disagree with the data orjson writes, so only the full check, on the parse of the bytes, judges them.
 _PLAIN_ENCODING = _ENCODING | orjson.OPT_PASSTHROUGH_SUBCLASS
+# Airship publishes no size limit. Ten times the largest realistic body (1000 ids, 10 triggering ids and
+# rich personalization data, about 100 KB): far past it is a mistake, and every body is logged whole.
+MAX_BODY_BYTES = 1024 * 1024
 # The most schema violations looked for in one body; the error message shows the first 50 of them.
 MAX_VIOLATIONS = 1000
 # orjson refuses deeper values ("Recursion limit reached"); the full check reports where.
@@ -63,11 +66,14 @@ def validate_exit_payload(payload: Any) -> None:
 def validated_body(kind: PayloadKind, payload: Any) -> bytes:
     """The exact bytes to send for ``payload``; raises :class:`JourneysPayloadError` if any rule is broken."""
     body = _fast_path_body(kind, payload)
-    if body is not None:
-        return body
-    violations, body = _full_check(kind, payload)
     if body is None:
-        raise JourneysPayloadError(kind, violations)
+        violations, body = _full_check(kind, payload)
+        if body is None:
+            raise JourneysPayloadError(kind, violations)
+    if len(body) > MAX_BODY_BYTES:
+        raise JourneysPayloadError(
+            kind, [("$", f"is {len(body):,} bytes encoded; at most {MAX_BODY_BYTES:,} are sent")]
+        )
     return body
 
 

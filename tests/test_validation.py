@@ -550,3 +550,12 @@ def test_a_body_with_a_hundred_thousand_violations_reports_a_bounded_list():
     message = str(raised.value)
     assert message.count("\n") <= JourneysPayloadError.SHOWN + 2
     assert f"and {len(raised.value.violations) - JourneysPayloadError.SHOWN} more" in message
+
+
+def test_a_body_over_the_size_limit_is_refused_and_nothing_is_sent(airship):
+    payload = body("trigger", global_attributes={"blob": "x" * validation.MAX_BODY_BYTES})
+    with pytest.raises(JourneysPayloadError, match=r"\$: is 1,048,6\d\d bytes encoded; at most 1,048,576"):
+        JourneysHook().trigger(**payload)
+    assert airship.requests == []
+    JourneysHook().trigger(**body("trigger", global_attributes={"blob": "x" * 1_000_000}))
+    assert len(airship.accepted(TRIGGER_PATH)) == 1
