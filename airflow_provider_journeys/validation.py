@@ -30,7 +30,8 @@ import jsonschema_rs
 import orjson
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.validators import extend
-from referencing import Registry, Resource
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from airflow_provider_journeys.exceptions import JourneysPayloadError
 
@@ -49,6 +50,7 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_VIOLATIONS = 1000
 # orjson refuses deeper values ("Recursion limit reached"); the full check reports where.
 MAX_NESTING = 254
+_DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 # Where orjson wrote a NaN or an Infinity, if anywhere; a compiled pattern scans faster than `in`.
 _NULL = re.compile(rb"null")
 
@@ -96,7 +98,10 @@ def _fast_path_body(kind: PayloadKind, payload: Any) -> bytes | None:
         body = orjson.dumps(payload, option=_PLAIN_ENCODING)
     except orjson.JSONEncodeError:
         return None
-    if _NULL.search(body):
+    # Only global_attributes can hold a float where the schema does not look (anywhere else a NaN is a type
+    # error), and no string can hold this key unescaped: scanning from its first occurrence is enough.
+    attributes = body.find(b'"global_attributes":')
+    if attributes != -1 and _NULL.search(body, attributes):
         return None
     try:
         return body if validator.is_valid(payload) else None
@@ -137,11 +142,19 @@ def _schema_files() -> dict[str, Any]:
 
 @cache
 def _validator(kind: PayloadKind) -> Draft202012Validator:
-    schemas = _schema_files()
+    # Without "$schema": jsonschema would pick its stock 2020-12 class wherever a $ref enters another file,
+    # and lose the full check's reading of tuples and of "$". The draft is given to the registry instead.
+    schemas = {name: _without_dialect(schema) for name, schema in _schema_files().items()}
     registry: Registry[Any] = Registry().with_resources(
-        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
+        (schema["$id"], DRAFT202012.create_resource(schema)) for schema in schemas.values()
     )
-    return _TUPLES_ARE_ARRAYS(schemas[f"{kind}.json"], registry=registry)
+    return _FULL_CHECK_VALIDATOR(schemas[f"{kind}.json"], registry=registry)
+
+
+def _without_dialect(schema: dict[str, Any]) -> dict[str, Any]:
+    if schema.get("$schema") != _DRAFT_2020_12:
+        raise ValueError(f"{schema.get('$id')}: the schema files are written for draft 2020-12")
+    return {key: value for key, value in schema.items() if key != "$schema"}
 
 
 @cache
@@ -151,9 +164,25 @@ def _fast_validator(kind: PayloadKind) -> jsonschema_rs.Draft202012Validator:
     return jsonschema_rs.Draft202012Validator(schemas[f"{kind}.json"], registry=registry)
 
 
-# orjson writes a tuple as an array, and jsonschema-rs checks it as one; so does the full check.
-_TUPLES_ARE_ARRAYS: type[Draft202012Validator] = extend(  # type: ignore[no-untyped-call]
+def _ecma_pattern(
+    validator: Draft202012Validator, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    """JSON Schema patterns are ECMA-262 regexes, whose ``$`` matches only at the end of the text, as in
+    jsonschema-rs; Python's also matches before a final line break ("u1\\n" would pass ``^[^\\n]*$``)."""
+    ends_with_dollar = pattern.endswith("$") and not pattern.endswith("\\$")
+    return re.compile(pattern[:-1] + r"\Z" if ends_with_dollar else pattern)
+
+
+# The full check reads values as orjson and jsonschema-rs do: a tuple is an array, and ``$`` ends the text.
+_FULL_CHECK_VALIDATOR: type[Draft202012Validator] = extend(  # type: ignore[no-untyped-call]
     Draft202012Validator,
+    validators={"pattern": _ecma_pattern},
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
         "array", lambda checker, instance: isinstance(instance, list | tuple)
     ),

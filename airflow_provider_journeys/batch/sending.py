@@ -255,6 +255,8 @@ class _ChunkSender:
             chunk = self.in_flight.pop(future)
             try:
                 self.report.accepted[chunk.index] = future.result()
+            except JourneysStoppedError:
+                continue  # stopped before its request went out: reported as not sent
             except Exception as err:
                 self.report.failed[chunk.index] = err
                 log.error("Batch: chunk %d (%s) failed: %s", chunk.index, chunk.span, err)
