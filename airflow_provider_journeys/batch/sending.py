@@ -4,9 +4,11 @@ through the caller's ``send`` (which applies the resend rules), the accepted one
 from __future__ import annotations
 
 import logging
+import queue
 import re
+import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_journeys.batch.chunks import (
@@ -34,7 +36,6 @@ from airflow_provider_journeys.resend import TRIGGER_PATH
 from airflow_provider_journeys.validation import build_payload, validated_body
 
 if TYPE_CHECKING:
-    import threading
     from collections.abc import Callable, Sequence
 
     from airflow_provider_journeys.batch.progress import BatchProgress
@@ -48,6 +49,8 @@ _NOTHING_ACCEPTED = (
     JourneysWaitRequested,
     JourneysStoppedError,
 )
+# How often the waiting thread looks at the stop flag, which on_kill sets from a signal handler.
+_POLL_SECONDS = 0.2
 # Writes to the progress store: a first try and three more after 0.5, 1 and 2 s.
 _RECORD_RETRY_WAITS = (0.5, 1.0, 2.0)
 
@@ -188,6 +191,10 @@ class _ChunkSender:
     After a failure, a stop or an exception in this thread (Airflow's timeout is raised here), it starts no
     new chunk, wakes the threads waiting to resend (through ``stop``), waits for the requests already on
     the wire (each bounded by the request timeout), records every chunk Airship accepted, then raises.
+
+    Each worker puts its chunk's outcome on a queue itself, so that no outcome depends on this thread's
+    bookkeeping: an exception can strike this thread between any two of its steps (even inside
+    ``pool.submit``, while a worker already runs the chunk), and every chunk a worker ran is still found.
     """
 
     def __init__(
@@ -201,7 +208,12 @@ class _ChunkSender:
         self.send = send
         self.stop = stop
         self.record = record
-        self.in_flight: dict[Future[dict[str, Any]], Chunk] = {}
+        # Appended by the workers and never removed, so that an exception striking this thread mid-step
+        # loses none: settling is safe to repeat, and _finish settles them all again.
+        self.outcomes: list[_Outcome] = []
+        self.finished = threading.Semaphore(0)
+        self.submitted = 0
+        self.settled = 0
         self.unrecorded: set[int] = set()
 
     def run(self, to_send: list[tuple[Chunk, bytes]], max_concurrency: int, *, resumable: bool) -> None:
@@ -215,55 +227,86 @@ class _ChunkSender:
             TRIGGER_PATH,
             max_concurrency,
         )
-        with ThreadPoolExecutor(max_concurrency, thread_name_prefix="journeys-batch") as pool:
+        workers = _Workers(max_concurrency, self._send_chunk)
+        try:
+            workers.start()
 
             def fill_free_slots() -> None:
-                while pending and not self.stop.is_set() and len(self.in_flight) < max_concurrency:
-                    chunk, body = pending.pop()
-                    self.in_flight[pool.submit(self.send, body)] = chunk
+                while pending and not self.stop.is_set() and self.submitted - self.settled < max_concurrency:
+                    workers.submit(*pending.pop())
+                    self.submitted += 1
 
-            try:
+            fill_free_slots()
+            while self.settled < self.submitted:
+                if self._settle_finished():
+                    self.stop.set()  # after a failure: no new chunk, and no resend after a wait
+                # Refilled before recording, so requests keep flowing while the progress is written.
                 fill_free_slots()
-                while self.in_flight:
-                    done, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
-                    if self._settle(done):
-                        self.stop.set()  # after a failure: no new chunk, and no resend after a wait
-                    # Refilled before recording, so requests keep flowing while the progress is written.
-                    fill_free_slots()
-                    if self.unrecorded:
-                        # From this thread only, so a progress store need not be thread-safe; chunks that
-                        # finished together are recorded in one write.
-                        self._record_with_retries()
-                        throughput.log()
-                if pending and not self.report.failed:
-                    self.report.stopped_by = "the task was killed (on_kill), so no further chunk was sent"
-            except BaseException as interruption:
-                self.stop.set()
-                self.report.stopped_by = _describe_interruption(interruption)
-                self._settle(set(wait(self.in_flight).done))
-                self._record_once()
-                raise _batch_error(self.report, resumable=resumable) from interruption
+                if self.unrecorded:
+                    # From this thread only, so a progress store need not be thread-safe; chunks that
+                    # finished together are recorded in one write.
+                    self._record_with_retries()
+                    throughput.log()
+            if pending and not self.report.failed:
+                self.report.stopped_by = "the task was killed (on_kill), so no further chunk was sent"
+        except BaseException as interruption:
+            self.stop.set()
+            self.report.stopped_by = _describe_interruption(interruption)
+            self._finish(workers)
+            raise _batch_error(self.report, resumable=resumable) from interruption
+        workers.stop_and_join()
         if self.report.failed or self.report.stopped_by:
             raise _batch_error(self.report, resumable=resumable) from next(
                 iter(self.report.failed.values()), None
             )
 
-    def _settle(self, done: set[Future[dict[str, Any]]]) -> bool:
-        """Put finished chunks' answers or errors in the report; True when any failed."""
+    def _send_chunk(self, chunk: Chunk, body: bytes) -> None:
+        """Runs on a worker thread."""
+        try:
+            self.outcomes.append(_Outcome(chunk, self.send(body), None))
+        except BaseException as err:
+            self.outcomes.append(_Outcome(chunk, None, err))
+        self.finished.release()
+
+    def _settle_finished(self) -> bool:
+        """Wait a little for a chunk to finish, put every finished one in the report; True when any failed."""
+        # A short timeout: a stop set by on_kill (in a signal handler) is seen even while nothing finishes.
+        self.finished.acquire(timeout=_POLL_SECONDS)
         failed = False
-        for future in done:
-            chunk = self.in_flight.pop(future)
-            try:
-                self.report.accepted[chunk.index] = future.result()
-            except JourneysStoppedError:
-                continue  # stopped before its request went out: reported as not sent
-            except Exception as err:
-                self.report.failed[chunk.index] = err
-                log.error("Batch: chunk %d (%s) failed: %s", chunk.index, chunk.span, err)
-                failed = True
-            else:
-                self.unrecorded.add(chunk.index)
+        while self.settled < len(self.outcomes):
+            failed |= self._settle(self.outcomes[self.settled])
+            self.settled += 1
         return failed
+
+    def _settle(self, outcome: _Outcome) -> bool:
+        """Put one chunk's answer or error in the report; True when it failed. Safe to repeat."""
+        chunk = outcome.chunk
+        if outcome.error is None:
+            self.unrecorded.add(chunk.index)  # first, so that an interruption here cannot lose it
+            self.report.accepted[chunk.index] = outcome.answer
+        elif not isinstance(outcome.error, JourneysStoppedError):  # stopped before sending: not sent
+            self.report.failed[chunk.index] = outcome.error
+            log.error("Batch: chunk %d (%s) failed: %s", chunk.index, chunk.span, outcome.error)
+        return outcome.error is not None and not isinstance(outcome.error, JourneysStoppedError)
+
+    def _finish(self, workers: _Workers) -> None:
+        """After an interruption: wait for every chunk a worker took, settle and record them all.
+
+        Shielded: a second signal (Airflow's supervisor escalates SIGINT to SIGTERM) must not skip this.
+        """
+        while True:
+            try:
+                workers.stop_and_join()  # each request ends within its timeout; waits end with stop
+                # From the first not counted as settled: one an exception struck mid-way is settled again.
+                for outcome in self.outcomes[self.settled :]:
+                    self._settle(outcome)
+                self.settled = len(self.outcomes)
+                self._record_once()
+                return
+            except BaseException as again:
+                log.warning(
+                    "Batch: %s while finishing the chunks in flight; still finishing", type(again).__name__
+                )
 
     def _record_with_retries(self) -> None:
         for wait_seconds in (*_RECORD_RETRY_WAITS, None):
@@ -291,6 +334,49 @@ class _ChunkSender:
             self.report.unrecorded = set(self.unrecorded)
 
 
+class _Workers:
+    """A fixed set of threads that run chunks from a queue.
+
+    Written by hand rather than taken from ThreadPoolExecutor, which starts its threads inside ``submit``:
+    an exception raised into the calling thread there (Airflow's timeout) leaves a thread running a chunk
+    that ``shutdown`` does not wait for. These threads all start before any chunk is queued, and
+    ``stop_and_join`` waits for every one of them, whatever happened to the caller.
+    """
+
+    def __init__(self, count: int, run: Callable[[Chunk, bytes], None]) -> None:
+        self.count = count
+        self.run = run
+        self.queue: queue.SimpleQueue[tuple[Chunk, bytes] | None] = queue.SimpleQueue()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for number in range(self.count):
+            thread = threading.Thread(target=self._work, name=f"journeys-batch-{number}", daemon=True)
+            self.threads.append(thread)  # before start: a thread is joined even if start is interrupted
+            thread.start()
+
+    def submit(self, chunk: Chunk, body: bytes) -> None:
+        self.queue.put((chunk, body))
+
+    def stop_and_join(self) -> None:
+        for _ in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            if thread.ident is not None:
+                thread.join()
+
+    def _work(self) -> None:
+        while (item := self.queue.get()) is not None:
+            self.run(*item)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    chunk: Chunk
+    answer: dict[str, Any] | None
+    error: BaseException | None
+
+
 def _describe_interruption(interruption: BaseException) -> str:
     if isinstance(interruption, _ProgressNotRecorded):
         return str(interruption)
@@ -299,8 +385,11 @@ def _describe_interruption(interruption: BaseException) -> str:
 
 def _batch_error(report: BatchReport, *, resumable: bool) -> JourneysBatchIncompleteError:
     # Only failures known to have accepted nothing leave the batch retryable; anything else decides for it.
-    retryable = not report.unrecorded and all(
-        isinstance(error, _NOTHING_ACCEPTED) for error in report.failed.values()
+    # Without a store nothing is remembered, so a retry would resend every chunk accepted so far.
+    retryable = (
+        not report.unrecorded
+        and (resumable or not report.accepted)
+        and all(isinstance(error, _NOTHING_ACCEPTED) for error in report.failed.values())
     )
     error_type = JourneysBatchIncompleteError if retryable else JourneysBatchFailedError
     rerun = (

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import random
+import signal
 import threading
 import time
 import uuid
@@ -201,14 +205,23 @@ def test_chunks_in_flight_when_one_fails_are_finished_and_reported(airship):
     assert enrolled(airship).total() == 10 * len(report.accepted)
 
 
-def test_rate_limit_exhaustion_leaves_a_batch_incomplete_but_retryable(airship):
-    airship.answer_next(429, path=TRIGGER_PATH, after=1, retry_after=5)
+def test_rate_limit_exhaustion_before_anything_was_accepted_leaves_a_batch_retryable(airship):
+    airship.answer_next(429, path=TRIGGER_PATH, retry_after=5)
     with pytest.raises(JourneysBatchIncompleteError) as raised:
         send(user_ids(30), chunk_size=10, max_concurrency=1, max_retry_wait=1)
     error = raised.value
     assert not isinstance(error, AirflowFailException)
     assert isinstance(error.__cause__, JourneysRateLimitError)
-    # Without a progress store nothing was recorded, and the message must not promise a resume.
+    assert "Nothing in doubt was sent" in str(error)
+
+
+def test_without_a_progress_store_a_batch_that_got_chunks_accepted_fails_without_retries(airship):
+    # A retry would resend every chunk: nothing remembers the ones Airship accepted.
+    airship.answer_next(429, path=TRIGGER_PATH, after=1, retry_after=5)
+    with pytest.raises(JourneysBatchFailedError) as raised:
+        send(user_ids(30), chunk_size=10, max_concurrency=1, max_retry_wait=1)
+    error = raised.value
+    assert isinstance(error, AirflowFailException)
     assert "without a progress store nothing was recorded, so a rerun would resend every chunk" in str(error)
     assert (sorted(error.report.accepted), sorted(error.report.failed)) == ([0], [1])
 
@@ -395,3 +408,49 @@ def test_a_progress_store_that_stays_down_stops_the_batch_and_names_what_a_rerun
     # Chunk 1 was already on the wire while chunk 0 was being recorded; nothing started after that.
     assert "accepted but not recorded (a rerun would send them again): 0-1" in message
     assert len(airship.accepted(TRIGGER_PATH)) == 2
+
+
+def test_a_timeout_at_any_moment_of_the_start_never_leaves_a_chunk_to_be_sent_twice(airship):
+    # The first submits start the pool's threads; a timeout there once left a chunk sent and forgotten.
+    hook = JourneysHook()
+    hook.tokens.get()
+    rng = random.Random(20261130)
+    for trial in range(40):
+        ids = [f"trial-{trial}-user-{number}" for number in range(16)]
+        progress = MemoryProgress()
+        with (
+            contextlib.suppress(JourneysBatchIncompleteError, AirflowTaskTimeout),
+            timeout(rng.uniform(0.0005, 0.02)),
+        ):
+            hook.trigger_batch(
+                selector="named_user",
+                ids=ids,
+                triggering_id="seq",
+                chunk_size=1,
+                max_concurrency=16,
+                progress=progress,
+            )
+        hook.trigger_batch(
+            selector="named_user", ids=ids, triggering_id="seq", chunk_size=1, progress=progress
+        )
+    assert max(enrolled(airship).values()) == 1
+    assert len(enrolled(airship)) == 40 * 16
+
+
+def test_a_second_interruption_while_finishing_still_records_every_chunk_airship_accepted(airship):
+    airship.answer_next(200, path=TRIGGER_PATH, times=4, delay=1.5, after=2)
+    progress = MemoryProgress()
+
+    def second_interruption(signum, frame):
+        raise RuntimeError("a second signal")
+
+    previous = signal.signal(signal.SIGUSR1, second_interruption)
+    try:
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        with pytest.raises(JourneysBatchIncompleteError), timeout(0.5):
+            send(user_ids(100), chunk_size=10, max_concurrency=4, progress=progress)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert len(progress.accepted) == len(airship.accepted(TRIGGER_PATH))
+    send(user_ids(100), chunk_size=10, max_concurrency=4, progress=progress)
+    assert enrolled(airship) == Counter(user_ids(100))
