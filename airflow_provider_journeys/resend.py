@@ -67,6 +67,17 @@ EXIT = Endpoint(
 )
 
 
+# What the rules below raise: decisions, passed on as they are (anything else raised while an answer is
+# read is an interruption, see ``interrupted``).
+VERDICTS = (
+    JourneysApiError,
+    JourneysAuthError,
+    JourneysOutcomeUnknownError,
+    JourneysRateLimitError,
+    JourneysUnavailableError,
+)
+
+
 @dataclass(frozen=True)
 class Resend:
     """An attempt failed in a way that resending may fix."""

@@ -523,11 +523,11 @@ def test_a_nan_behind_an_enum_is_refused_not_sent_as_null():
 @pytest.mark.parametrize(
     ("bad_id", "reason_part"),
     [
-        pytest.param("", "must not be empty or only whitespace", id="empty"),
-        pytest.param("   ", "must not be empty or only whitespace", id="spaces"),
-        pytest.param("\u00a0\u2003", "must not be empty or only whitespace", id="unicode-spaces"),
-        pytest.param("u1\n", "must not hold control characters", id="line-break-from-a-file"),
-        pytest.param("u\x001", "must not hold control characters", id="nul"),
+        pytest.param("", "is too short (at least 1 character)", id="empty"),
+        pytest.param("   ", "must not be only whitespace", id="spaces"),
+        pytest.param("\u00a0\u2003", "must not be only whitespace", id="unicode-spaces"),
+        pytest.param("u1\n", "must not hold control or invisible characters", id="line-break-from-a-file"),
+        pytest.param("u\x001", "must not hold control or invisible characters", id="nul"),
     ],
 )
 def test_blank_ids_and_ids_with_control_characters_are_refused_where_they_stand(
@@ -559,3 +559,25 @@ def test_a_body_over_the_size_limit_is_refused_and_nothing_is_sent(airship):
     assert airship.requests == []
     JourneysHook().trigger(**body("trigger", global_attributes={"blob": "x" * 1_000_000}))
     assert len(airship.accepted(TRIGGER_PATH)) == 1
+
+
+@both_kinds
+@pytest.mark.parametrize(
+    ("field", "value", "path", "reason_part"),
+    [
+        pytest.param("triggering_id", " ", "$.triggering_id", "must not be only whitespace", id="blank-triggering-id"),
+        pytest.param("triggering_id", ["seq", "seq-2\n"], "$.triggering_id[1]", "must not hold control or invisible", id="line-break-in-list"),
+        pytest.param("entrance_id", "daily-\n20261130", "$.entrance_id", "must not hold control or invisible", id="line-break-in-entrance-id"),
+        pytest.param("entrance_id", "\ufeffdaily", "$.entrance_id", "must not hold control or invisible", id="byte-order-mark"),
+    ],
+)  # fmt: skip
+def test_blank_or_invisible_triggering_and_entrance_ids_are_refused(kind, field, value, path, reason_part):
+    # A stray line break in an entrance_id would make the later exit match nothing.
+    assert_single_violation(kind, body(kind, **{field: value}), path, reason_part)
+
+
+def test_an_id_with_a_byte_order_mark_or_zero_width_space_is_refused():
+    for invisible in ("\ufeffuser-1", "\u200b", "user\u200d1"):
+        assert_single_violation(
+            "trigger", audience({"named_user": [invisible]}), "$.audience.named_user[0]", "invisible"
+        )

@@ -44,8 +44,9 @@ def in_order(payload: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 text = st.text(max_size=12)
-# An id holds something besides whitespace, and no control character.
-an_id = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=12).filter(str.strip)
+# An id or name holds something besides whitespace, and no control or invisible character.
+VISIBLE = st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp"))
+an_id = st.text(VISIBLE, min_size=1, max_size=12).filter(str.strip)
 ids = st.one_of(an_id, st.lists(an_id, min_size=1, max_size=4))
 digits = st.text(alphabet="0123456789", min_size=1, max_size=15)
 atomic_selectors = st.one_of(
@@ -68,9 +69,10 @@ selectors = st.recursive(
     max_leaves=6,
 )
 triggering_ids = st.one_of(
-    st.text(min_size=1, max_size=256), st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=10)
+    st.text(VISIBLE, min_size=1, max_size=256).filter(str.strip),
+    st.lists(st.text(VISIBLE, min_size=1, max_size=40).filter(str.strip), min_size=1, max_size=10),
 )
-entrance_ids = st.text(min_size=1, max_size=64)
+entrance_ids = st.text(VISIBLE, min_size=1, max_size=64).filter(str.strip)
 # JSON numbers as orjson writes them: integers within 64 bits (larger ones are refused), finite floats.
 json_values = st.recursive(
     st.none()

@@ -340,34 +340,41 @@ class _Workers:
     Written by hand rather than taken from ThreadPoolExecutor, which starts its threads inside ``submit``:
     an exception raised into the calling thread there (Airflow's timeout) leaves a thread running a chunk
     that ``shutdown`` does not wait for. These threads all start before any chunk is queued, and
-    ``stop_and_join`` waits for every one of them, whatever happened to the caller.
+    ``stop_and_join`` waits for every one of them, whatever happened to the caller. It waits on an event
+    each thread sets as it ends, not on ``Thread.join``: a join interrupted by a signal handler's exception
+    can leave the thread marked as ended while it still runs (CPython, bpo-45274's fix).
     """
 
     def __init__(self, count: int, run: Callable[[Chunk, bytes], None]) -> None:
         self.count = count
         self.run = run
         self.queue: queue.SimpleQueue[tuple[Chunk, bytes] | None] = queue.SimpleQueue()
-        self.threads: list[threading.Thread] = []
+        self.ended: list[threading.Event] = []
 
     def start(self) -> None:
         for number in range(self.count):
-            thread = threading.Thread(target=self._work, name=f"journeys-batch-{number}", daemon=True)
-            self.threads.append(thread)  # before start: a thread is joined even if start is interrupted
-            thread.start()
+            ended = threading.Event()
+            threading.Thread(
+                target=self._work, args=(ended,), name=f"journeys-batch-{number}", daemon=True
+            ).start()
+            # Only once started: a thread whose start was interrupted took no chunk (none is queued yet).
+            self.ended.append(ended)
 
     def submit(self, chunk: Chunk, body: bytes) -> None:
         self.queue.put((chunk, body))
 
     def stop_and_join(self) -> None:
-        for _ in self.threads:
+        for _ in range(self.count):
             self.queue.put(None)
-        for thread in self.threads:
-            if thread.ident is not None:
-                thread.join()
+        for ended in self.ended:
+            ended.wait()
 
-    def _work(self) -> None:
-        while (item := self.queue.get()) is not None:
-            self.run(*item)
+    def _work(self, ended: threading.Event) -> None:
+        try:
+            while (item := self.queue.get()) is not None:
+                self.run(*item)
+        finally:
+            ended.set()
 
 
 @dataclass(frozen=True)

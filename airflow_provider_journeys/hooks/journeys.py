@@ -36,6 +36,7 @@ from airflow_provider_journeys.resend import (
     SHOWN_BODY_CHARS,
     TRIGGER,
     TRIGGER_PATH,
+    VERDICTS,
     Endpoint,
     RetryBudget,
     accepted_body,
@@ -269,17 +270,22 @@ class JourneysHook(BaseHook):
             except BaseException as interruption:
                 raise interrupted(endpoint, interruption) from interruption
             else:
-                if response.status_code == 401 and not refreshed_token:
-                    log.warning(
-                        "POST %s answered 401; fetching a new token and resending once", endpoint.path
-                    )
-                    self.tokens.invalidate(token)
-                    refreshed_token = True
-                    continue
-                if 200 <= response.status_code < 300:
-                    return accepted_body(endpoint, response)
-                _log_failed_response(endpoint.path, response)
-                resend = after_status(endpoint, response)
+                try:
+                    if response.status_code == 401 and not refreshed_token:
+                        log.warning(
+                            "POST %s answered 401; fetching a new token and resending once", endpoint.path
+                        )
+                        self.tokens.invalidate(token)
+                        refreshed_token = True
+                        continue
+                    if 200 <= response.status_code < 300:
+                        return accepted_body(endpoint, response)
+                    _log_failed_response(endpoint.path, response)
+                    resend = after_status(endpoint, response)
+                except VERDICTS:
+                    raise
+                except BaseException as interruption:  # while reading an answer Airship may have acted on
+                    raise interrupted(endpoint, interruption) from interruption
             wait = budget.next_wait(resend.requested_wait)
             if wait is None:
                 raise budget.exhausted(endpoint, resend)

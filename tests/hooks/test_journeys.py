@@ -485,3 +485,14 @@ def test_a_stopped_hook_ends_its_wait_before_a_resend_and_sends_nothing_more(air
         hook.trigger(audience={"tag": "x"}, triggering_id="seq")
     assert time.monotonic() - started < 2
     assert len(airship.received(TRIGGER_PATH)) == 1
+
+
+def test_a_timeout_while_the_answer_of_a_trigger_is_read_fails_without_retries(airship, monkeypatch):
+    # Stands in for Airflow's SIGALRM landing in the microseconds between the answer and its parse.
+    def timed_out(endpoint, response):
+        raise AirflowTaskTimeout("Timeout")
+
+    monkeypatch.setattr("airflow_provider_journeys.hooks.journeys.accepted_body", timed_out)
+    with pytest.raises(JourneysOutcomeUnknownError, match="interrupted by AirflowTaskTimeout"):
+        JourneysHook().trigger(audience={"tag": "x"}, triggering_id="seq")
+    assert len(airship.accepted(TRIGGER_PATH)) == 1
