@@ -38,15 +38,9 @@ def airflow_db() -> None:
 def airflow_dags_test(
     dag_id: str, dags_folder: Path, emulator: AirshipEmulator, **env_vars: str
 ) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
-        "AIRFLOW_CONN_AIRSHIP_DEFAULT": json.dumps(emulator.connection()),
-        **env_vars,
-    }
     return subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", dag_id, LOGICAL_DATE],
-        env=env,
+        dags_test_command(dag_id),
+        env=dags_test_env(dags_folder, emulator, **env_vars),
         capture_output=True,
         text=True,
         timeout=300,
@@ -57,18 +51,26 @@ def airflow_dags_test_process(
     dag_id: str, dags_folder: Path, emulator: AirshipEmulator
 ) -> subprocess.Popen[str]:
     """``airflow dags test`` started in the background, for a test that signals it."""
-    env = {
-        **os.environ,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
-        "AIRFLOW_CONN_AIRSHIP_DEFAULT": json.dumps(emulator.connection()),
-    }
     return subprocess.Popen(
-        [sys.executable, "-m", "airflow", "dags", "test", dag_id, LOGICAL_DATE],
-        env=env,
+        dags_test_command(dag_id),
+        env=dags_test_env(dags_folder, emulator),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+
+def dags_test_command(dag_id: str) -> list[str]:
+    return [sys.executable, "-m", "airflow", "dags", "test", dag_id, LOGICAL_DATE]
+
+
+def dags_test_env(dags_folder: Path, emulator: AirshipEmulator, **env_vars: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW_CONN_AIRSHIP_DEFAULT": json.dumps(emulator.connection()),
+        **env_vars,
+    }
 
 
 def assert_succeeded(result: subprocess.CompletedProcess[str]) -> None:
