@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import random
 import signal
 import threading
 import time
@@ -408,33 +406,6 @@ def test_a_progress_store_that_stays_down_stops_the_batch_and_names_what_a_rerun
     # Chunk 1 was already on the wire while chunk 0 was being recorded; nothing started after that.
     assert "accepted but not recorded (a rerun would send them again): 0-1" in message
     assert len(airship.accepted(TRIGGER_PATH)) == 2
-
-
-def test_a_timeout_at_any_moment_of_the_start_never_leaves_a_chunk_to_be_sent_twice(airship):
-    # The first submits start the pool's threads; a timeout there once left a chunk sent and forgotten.
-    hook = JourneysHook()
-    hook.tokens.get()
-    rng = random.Random(20261130)
-    for trial in range(40):
-        ids = [f"trial-{trial}-user-{number}" for number in range(16)]
-        progress = MemoryProgress()
-        with (
-            contextlib.suppress(JourneysBatchIncompleteError, AirflowTaskTimeout),
-            timeout(rng.uniform(0.0005, 0.02)),
-        ):
-            hook.trigger_batch(
-                selector="named_user",
-                ids=ids,
-                triggering_id="seq",
-                chunk_size=1,
-                max_concurrency=16,
-                progress=progress,
-            )
-        hook.trigger_batch(
-            selector="named_user", ids=ids, triggering_id="seq", chunk_size=1, progress=progress
-        )
-    assert max(enrolled(airship).values()) == 1
-    assert len(enrolled(airship)) == 40 * 16
 
 
 def test_a_second_interruption_while_finishing_still_records_every_chunk_airship_accepted(airship):
