@@ -365,7 +365,7 @@ def test_blank_ids_fail_the_batch_task_without_retry_and_send_nothing(emulator):
     result = airflow_dags_test("test_journeys_batch_blank_ids", TEST_DAGS, emulator)
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "ids[1]: must not be only whitespace" in output
+    assert "ids[1]: must not be empty or only whitespace" in output
     assert "ids[2]: must not hold control or invisible characters" in output
     assert "up_for_retry" not in output.lower()
     assert emulator.received(TRIGGER_PATH) == []
