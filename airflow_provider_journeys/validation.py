@@ -21,7 +21,10 @@ import itertools
 import json
 import math
 import re
+import sys
+import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from importlib.resources import files
 from typing import Any, Literal, cast
@@ -50,6 +53,8 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_VIOLATIONS = 1000
 # orjson refuses deeper values ("Recursion limit reached"); the full check reports where.
 MAX_NESTING = 254
+_FRAMES_PER_LEVEL = 8  # twice what jsonschema takes, measured with nested "not" and "and" selectors
+_RECURSION_LIMIT_LOCK = threading.Lock()
 _DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 # Where orjson wrote a NaN or an Infinity, if anywhere; a compiled pattern scans faster than `in`.
 _NULL = re.compile(rb"null")
@@ -111,6 +116,14 @@ def _fast_path_body(kind: PayloadKind, payload: Any) -> bytes | None:
 
 def _full_check(kind: PayloadKind, payload: Any) -> tuple[list[tuple[str, str]], bytes | None]:
     """Every violation, and the bytes to send when there is none: the very bytes the schema judged."""
+    try:
+        with _room_for_nesting():
+            return _every_violation(kind, payload)
+    except RecursionError:  # a caller already deep in its stack: never taken as "no violation"
+        return [("$", "is nested too deeply to check against the schema")], None
+
+
+def _every_violation(kind: PayloadKind, payload: Any) -> tuple[list[tuple[str, str]], bytes | None]:
     not_json = list(itertools.islice(_non_json_values(payload, "$", ()), MAX_VIOLATIONS))
     body = None
     if not_json:
@@ -123,16 +136,38 @@ def _full_check(kind: PayloadKind, payload: Any) -> tuple[list[tuple[str, str]],
         except (orjson.JSONEncodeError, orjson.JSONDecodeError) as refused:
             # Only a mapping that hides what it holds, or an orjson.Fragment of bad JSON, gets here.
             return [("$", f"cannot be encoded as JSON: {refused}")], None
-    try:
-        # Checking stops after MAX_VIOLATIONS: a million broken ids would take seconds and megabytes to list.
-        errors = itertools.islice(_validator(kind).iter_errors(sent), MAX_VIOLATIONS)
-        schema_violations = [found for error in errors for found in _describe(error)]
-    except RecursionError:  # deep nesting left to the schema: never taken as "no violation"
-        schema_violations = [("$", "is nested too deeply to check against the schema")]
+    # Checking stops after MAX_VIOLATIONS: a million broken ids would take seconds and megabytes to list.
+    errors = itertools.islice(_validator(kind).iter_errors(_within_nesting(sent)), MAX_VIOLATIONS)
+    schema_violations = [found for error in errors for found in _describe(error)]
     # A value that is not JSON is reported once, as such, not again by the schema rule it also breaks.
     reported = {path for path, _ in not_json}
     violations = not_json + [(path, reason) for path, reason in schema_violations if path not in reported]
     return violations, None if violations else body
+
+
+@contextmanager
+def _room_for_nesting() -> Iterator[None]:
+    """jsonschema takes about four Python frames per level of nesting: checking the MAX_NESTING levels orjson
+    encodes needs more than Python's default limit of 1000. Raised for the check alone, one check at a time."""
+    with _RECURSION_LIMIT_LOCK:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(limit + _FRAMES_PER_LEVEL * MAX_NESTING)
+        try:
+            yield
+        finally:
+            sys.setrecursionlimit(limit)
+
+
+def _within_nesting(value: Any, depth: int = 0) -> Any:
+    """``value`` with containers deeper than MAX_NESTING cut off (reported already as nested too deeply), so
+    that the schema reports every other violation."""
+    if not isinstance(value, dict | list | tuple):
+        return value
+    if depth >= MAX_NESTING:
+        return None
+    if isinstance(value, dict):
+        return {key: _within_nesting(item, depth + 1) for key, item in dict.items(value)}
+    return [_within_nesting(item, depth + 1) for item in _items(value)]
 
 
 @cache
@@ -198,13 +233,13 @@ def _non_json_values(value: Any, path: str, parents: tuple[int, ...]) -> Iterato
         elif len(parents) >= MAX_NESTING:
             yield path, f"is nested too deeply (at most {MAX_NESTING} levels of objects and arrays)"
         elif isinstance(value, dict):
-            for key, item in value.items():
+            for key, item in dict.items(value):  # what orjson reads, whatever a subclass's items() says
                 if type(key) is not str:
                     yield path, f"key {key!r} has type {type(key).__name__}; JSON object keys must be strings"
                 else:
                     yield from _non_json_values(item, _child_path(path, key), (*parents, id(value)))
         else:
-            for index, item in enumerate(value):
+            for index, item in enumerate(_items(value)):
                 yield from _non_json_values(item, f"{path}[{index}]", (*parents, id(value)))
     elif isinstance(value, float) and not math.isfinite(value):
         yield path, f"{value!r} is not a JSON number"
@@ -216,6 +251,11 @@ def _non_json_values(value: Any, path: str, parents: tuple[int, ...]) -> Iterato
         else:
             if encoded == b"null" and value is not None:  # an enum whose value is NaN, say
                 yield path, f"{_shown(value)} would be sent as null (NaN or Infinity is not a JSON number)"
+
+
+def _items(value: list[Any] | tuple[Any, ...]) -> Iterator[Any]:
+    """The items orjson writes, whatever a subclass's ``__iter__`` says."""
+    return list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value)
 
 
 def _not_encodable(value: Any, refused: orjson.JSONEncodeError) -> str:

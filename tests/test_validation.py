@@ -6,6 +6,7 @@ import datetime
 import enum
 import json
 import math
+import sys
 import uuid
 from collections import OrderedDict
 from types import MappingProxyType
@@ -503,6 +504,75 @@ def test_a_value_nested_past_the_encoders_limit_is_refused_with_its_path_not_a_c
             f"is nested too deeply (at most {validation.MAX_NESTING} levels of objects and arrays)",
         )
     ]
+
+
+def nested_not(depth, selector):
+    for _ in range(depth):
+        selector = {"not": selector}
+    return selector
+
+
+@pytest.mark.parametrize("depth", [200, validation.MAX_NESTING, 10_000])
+def test_a_deep_audience_is_refused_with_every_other_violation_reported(depth):
+    payload = {
+        "audience": nested_not(depth, {"segmnet": "s"}),
+        "triggering_id": ["t"] * 11,
+        "entrance_id": "e" * 65,
+        "global_attributes": {"ua_x": 1},
+    }
+    violations = dict(violations_of("trigger", payload))
+    deepest = next(path for path in violations if path.startswith("$.audience"))
+    if depth < validation.MAX_NESTING - 2:
+        assert violations[deepest].startswith("unknown key 'segmnet'")
+    else:
+        assert violations[deepest].startswith("is nested too deeply (at most 254 levels")
+    assert violations["$.triggering_id"] == "has 11 items (at most 10)"
+    assert "is too long" in violations["$.entrance_id"]
+    assert "reserved prefix 'ua_'" in violations["$.global_attributes.ua_x"]
+
+
+def test_a_caller_deep_in_its_own_stack_still_gets_every_violation_or_at_worst_a_refusal(monkeypatch):
+    payload = body("trigger", audience=nested_not(200, {"segmnet": "s"}))
+    typo = ("$.audience" + ".not" * 200 + ".segmnet", "unknown key 'segmnet'")
+
+    def from_depth(frames):
+        return from_depth(frames - 1) if frames else payload_violations("trigger", payload)
+
+    near_the_limit = sys.getrecursionlimit() - 60
+    assert [(path, reason[: len(typo[1])]) for path, reason in from_depth(near_the_limit)] == [typo]
+    monkeypatch.setattr(validation, "_FRAMES_PER_LEVEL", 0)  # no room made for the check
+    assert from_depth(near_the_limit) == [("$", "is nested too deeply to check against the schema")]
+
+
+class HidingDict(dict):
+    """Tells Python code it holds only "a"; orjson reads the dict itself, and sends every key."""
+
+    def items(self):
+        return iter([("a", self["a"])])
+
+    def __iter__(self):
+        return iter(["a"])
+
+    def __len__(self):
+        return 1
+
+
+class HidingList(list):
+    def __iter__(self):
+        return iter(self[:1])
+
+
+@pytest.mark.parametrize(
+    ("payload", "path", "reason_part"),
+    [
+        pytest.param(body("trigger", global_attributes=HidingDict(a=1, b=math.nan)), "$.global_attributes.b", "nan is not a JSON number", id="dict-hiding-a-nan"),
+        pytest.param(body("trigger", global_attributes=HidingDict(a=1, ua_x=2)), "$.global_attributes.ua_x", "reserved prefix 'ua_'", id="dict-hiding-a-ua-key"),
+        pytest.param(body("trigger", global_attributes={"l": HidingList([1, math.inf])}), "$.global_attributes.l[1]", "inf is not a JSON number", id="list-hiding-an-infinity"),
+        pytest.param(audience({"named_user": HidingList(["u", 7])}), "$.audience.named_user[1]", "has type integer", id="list-hiding-a-bad-id"),
+    ],
+)  # fmt: skip
+def test_containers_hiding_items_from_python_are_judged_by_what_is_sent(payload, path, reason_part):
+    assert_single_violation("trigger", payload, path, reason_part)
 
 
 class Score(enum.Enum):
