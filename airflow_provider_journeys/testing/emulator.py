@@ -72,6 +72,7 @@ class ScriptedAnswer:
     """An answer given instead of the normal one, to the next matching call."""
 
     status: int
+    # None: either Journeys endpoint, never the token endpoint.
     path: str | None = None
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -266,14 +267,19 @@ class AirshipEmulator:
         close_without_answer: bool = False,
         after: int = 0,
     ) -> None:
-        """Answer the next ``times`` calls on ``path`` (any path when None) with ``status`` instead.
+        """Answer the next ``times`` calls on ``path`` with ``status`` instead.
+
+        ``path`` None means either Journeys endpoint (trigger or exit); the token endpoint, or any other
+        path, is scripted only when named (``path="/token"``), so that scripting "the call" leaves the
+        token fetch that precedes it alone.
 
         ``after`` lets that many matching calls through first (answered normally): ``after=2`` scripts
         the third call, for example the third chunk of a batch sent one at a time.
 
         ``retry_after`` and ``headers`` add response headers (``{"Location": ...}`` for a redirect);
         ``delay`` sleeps before answering (longer than the client's timeout, it makes a read timeout);
-        ``close_without_answer`` reads the request, then closes the connection without a word.
+        ``close_without_answer`` reads the request, then closes the connection without a word. A scripted
+        call is recorded as it arrives, before its delay, with the status it is (or will be) answered.
         """
         extra_headers = dict(headers or {})
         if retry_after is not None:
@@ -312,7 +318,7 @@ class AirshipEmulator:
     def _take_scripted(self, path: str) -> ScriptedAnswer | None:
         with self._state.lock:
             for answer in self._state.script:
-                if answer.path in (None, path):
+                if answer.path == path or (answer.path is None and path in JOURNEYS_PATHS):
                     self._state.script.remove(answer)
                     return None if answer.pass_through else answer
         return None
@@ -413,13 +419,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         scripted = emulator._take_scripted(self.path)
         if scripted is not None:
-            time.sleep(scripted.delay)
-            status, headers, reply = _scripted_reply(scripted)
-            if scripted.close_without_answer:
-                self.close_connection = True
-                emulator._record(self._recorded(body, 0, scripted=True))
-                return
-        elif self.path == TOKEN_PATH:
+            self._answer_scripted(scripted, body)
+            return
+        if self.path == TOKEN_PATH:
             status, answer = emulator._issue_token(_form(body), self.headers.get("Authorization"))
             headers, reply = {"Content-Type": "application/json"}, json.dumps(answer).encode()
         elif self.path in JOURNEYS_PATHS and (retry_after := emulator._rate_limited()) is not None:
@@ -429,8 +431,18 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, reply = _journeys_reply(emulator, self.path, self.headers, body)
         else:
             status, headers, reply = _error_reply(404, "Not found.")
-        emulator._record(self._recorded(body, status, scripted=scripted is not None))
+        emulator._record(self._recorded(body, status, scripted=False))
         self._send(status, headers, reply)
+
+    def _answer_scripted(self, scripted: ScriptedAnswer, body: bytes) -> None:
+        # Recorded before the delay: a test must see a call whose client gave up waiting as soon as it came.
+        status = 0 if scripted.close_without_answer else scripted.status
+        self.server.emulator._record(self._recorded(body, status, scripted=True))
+        time.sleep(scripted.delay)
+        if scripted.close_without_answer:
+            self.close_connection = True
+            return
+        self._send(*_scripted_reply(scripted))
 
     def _recorded(self, body: bytes, status: int, *, scripted: bool) -> RecordedRequest:
         host, port = self.client_address[:2]

@@ -36,10 +36,10 @@ def basic(client_id: str, secret: str) -> str:
     return f"Basic {base64.b64encode(pair.encode()).decode()}"
 
 
-def post_token(emulator, authorization=None, **form):
+def post_token(emulator, authorization=None, timeout=TIMEOUT, **form):
     form = {"grant_type": "client_credentials", "sub": f"app:{emulator.app_key}", "scope": "jny", **form}
     headers = {} if authorization is None else {"Authorization": authorization}
-    return requests.post(emulator.oauth_url, data=form, headers=headers, timeout=TIMEOUT)
+    return requests.post(emulator.oauth_url, data=form, headers=headers, timeout=timeout)
 
 
 def get_token(emulator, scope: str = "jny") -> str:
@@ -300,20 +300,58 @@ def test_a_scripted_body_is_sent_as_given(emulator, body, content_type, read):
     assert read(response) == body
 
 
-def wait_for_record(emulator, path: str):
-    deadline = time.monotonic() + 3
+def wait_for_record(emulator, path: str, within: float = 3):
+    deadline = time.monotonic() + within
     while not emulator.received(path):
-        assert time.monotonic() < deadline, f"nothing recorded on {path}"
+        assert time.monotonic() < deadline, f"nothing recorded on {path} within {within} s"
         time.sleep(0.02)
     return emulator.received(path)
 
 
-def test_a_scripted_delay_longer_than_the_client_timeout_makes_a_read_timeout(emulator):
+@pytest.mark.parametrize(
+    ("script", "recorded_status"),
+    [({}, 200), ({"close_without_answer": True}, 0)],
+    ids=["answered-late", "closed-late"],
+)
+def test_a_call_the_client_gave_up_on_is_recorded_on_arrival_not_after_the_delay(
+    emulator, script, recorded_status
+):
     token = get_token(emulator)
-    emulator.answer_next(200, delay=0.5)
+    emulator.answer_next(200, delay=3, **script)
     with pytest.raises(requests.exceptions.ReadTimeout):
         post_journeys(emulator, TRIGGER, VALID[TRIGGER], token=token, timeout=0.1)
-    assert wait_for_record(emulator, TRIGGER)[0].scripted is True
+    [waiting] = wait_for_record(emulator, TRIGGER, within=1)
+    assert (waiting.status, waiting.scripted) == (recorded_status, True)
+
+
+def test_a_scripted_answer_without_a_path_leaves_the_token_endpoint_alone(emulator):
+    emulator.answer_next(503, times=2)
+    token = get_token(emulator)
+    assert post_journeys(emulator, TRIGGER, VALID[TRIGGER], token=token).status_code == 503
+    assert post_journeys(emulator, EXIT, VALID[EXIT], token=token).status_code == 503
+    assert [(r.path, r.status, r.scripted) for r in emulator.requests] == [
+        ("/token", 200, False),
+        (TRIGGER, 503, True),
+        (EXIT, 503, True),
+    ]
+
+
+def test_a_scripted_delay_without_a_path_delays_the_journeys_call_not_its_token(emulator):
+    emulator.answer_next(200, delay=3)
+    token = post_token(emulator, basic(emulator.client_id, emulator.client_secret), timeout=1)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        post_journeys(emulator, TRIGGER, VALID[TRIGGER], token=token.json()["access_token"], timeout=1)
+
+
+def test_the_token_endpoint_is_scripted_when_named(emulator):
+    emulator.answer_next(503, path="/token")
+    assert post_token(emulator, basic(emulator.client_id, emulator.client_secret)).status_code == 503
+    assert post_journeys(emulator, TRIGGER, VALID[TRIGGER]).status_code == 200
+    assert [(r.path, r.status) for r in emulator.requests] == [
+        ("/token", 503),
+        ("/token", 200),
+        (TRIGGER, 200),
+    ]
 
 
 def test_close_without_answer_drops_the_connection_and_records_status_0(emulator):
