@@ -11,10 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from airflow.sdk import BaseHook
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from airflow_provider_journeys import __version__
 from airflow_provider_journeys.auth import OAuthTokens
 from airflow_provider_journeys.batch import NoProgress, send_batch
 from airflow_provider_journeys.connection import AirshipSettings
@@ -22,7 +19,6 @@ from airflow_provider_journeys.defaults import (
     DEFAULT_CONN_ID,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RETRY_WAIT_SECONDS,
-    MAX_CONCURRENCY,
     MAX_IDS_PER_AUDIENCE,
 )
 from airflow_provider_journeys.exceptions import (
@@ -44,6 +40,7 @@ from airflow_provider_journeys.resend import (
     after_transport_error,
     interrupted,
 )
+from airflow_provider_journeys.transport import new_session
 from airflow_provider_journeys.validation import PayloadKind, build_payload, validated_body
 
 if TYPE_CHECKING:
@@ -127,21 +124,9 @@ class JourneysHook(BaseHook):
 
     @cached_property
     def session(self) -> requests.Session:
-        """One session per hook, so its connection pool and TLS sessions are reused across calls."""
-        session = requests.Session()
-        # No transport retries inside urllib3: failures before sending then come back wrapped in
-        # MaxRetryError and failures after sending come back bare, which is what resend.never_sent() relies on.
-        adapter = HTTPAdapter(
-            max_retries=Retry(total=0, read=False, redirect=False), pool_maxsize=MAX_CONCURRENCY
-        )
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        session.headers["User-Agent"] = f"airflow-provider-journeys/{__version__}"
-        session.auth = _ignore_netrc
-        # Plain http is allowed only because loopback traffic never leaves the machine: no proxy variable may
-        # carry it (and the credentials in it) elsewhere. Remote https keeps honouring HTTPS_PROXY/NO_PROXY.
-        session.trust_env = not self.settings.loopback
-        return session
+        """One session per hook, so its connection pool and TLS sessions are reused across calls; each request
+        ends by its deadline (see :mod:`airflow_provider_journeys.transport`)."""
+        return new_session(loopback=self.settings.loopback)
 
     @cached_property
     def tokens(self) -> OAuthTokens:
@@ -305,12 +290,6 @@ class JourneysHook(BaseHook):
             "Content-Type": "application/json",
             "X-UA-Appkey": self.settings.app_key,
         }
-
-
-def _ignore_netrc(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    """The session's default auth: none. Without a default, requests would look up ~/.netrc on every call
-    and put a matching entry's password in place of the Bearer token (or add it to the assertion grant)."""
-    return request
 
 
 def _required_bool(name: str, value: object) -> bool:
