@@ -393,27 +393,27 @@ def test_the_connection_it_describes_works_with_the_hook(emulator, set_connectio
     assert ok is True, message
 
 
-def test_the_command_prints_its_connection_then_each_request_without_secrets(set_connection):
-    command = [sys.executable, "-m", "airflow_provider_journeys.testing", "--port", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines: queue.Queue[str] = queue.Queue()
+@pytest.fixture
+def emulator_command():
+    """Starts ``python -m airflow_provider_journeys.testing`` with the given options; returns its lines."""
+    started: list[tuple[subprocess.Popen[str], threading.Thread]] = []
 
-    def read_lines() -> None:
-        for line in process.stdout:
-            lines.put(line.rstrip("\n"))
+    def start(*options: str) -> queue.Queue[str]:
+        command = [sys.executable, "-m", "airflow_provider_journeys.testing", "--port", "0", *options]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        lines: queue.Queue[str] = queue.Queue()
 
-    reader = threading.Thread(target=read_lines, daemon=True)
-    reader.start()
-    try:
-        url_line, conn_line = lines.get(timeout=30), lines.get(timeout=5)
-        assert url_line.startswith("Airship emulator listening on http://127.0.0.1:")
-        name, _, value = conn_line.partition("=")
-        assert name == "AIRFLOW_CONN_AIRSHIP_DEFAULT"
-        conn = json.loads(value.strip("'"))
-        set_connection(conn)
-        assert JourneysHook().trigger(**VALID[TRIGGER])["ok"] is True
-        token_line, trigger_line = lines.get(timeout=5), lines.get(timeout=5)
-    finally:
+        def read_lines() -> None:
+            for line in process.stdout:
+                lines.put(line.rstrip("\n"))
+
+        reader = threading.Thread(target=read_lines, daemon=True)
+        reader.start()
+        started.append((process, reader))
+        return lines
+
+    yield start
+    for process, reader in started:
         process.terminate()
         try:
             process.wait(timeout=10)
@@ -421,8 +421,58 @@ def test_the_command_prints_its_connection_then_each_request_without_secrets(set
             process.kill()
             process.wait()
         reader.join(timeout=5)
+
+
+def pasted_into_a_shell(line: str) -> dict:
+    """The connection a program started after ``line`` was pasted into a shell finds in its environment."""
+    script = f"{line}\nexec env"
+    printed = subprocess.run(
+        ["sh", "-c", script], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=True
+    ).stdout
+    [value] = [found for found in printed.splitlines() if found.startswith("AIRFLOW_CONN_AIRSHIP_DEFAULT=")]
+    return json.loads(value.partition("=")[2])
+
+
+def test_the_command_prints_an_export_line_then_each_request_without_secrets(
+    emulator_command, set_connection
+):
+    secret = 'it\'s a "secret" $HOME `id` \\'  # what a shell would otherwise read as its own
+    lines = emulator_command("--client-secret", secret)
+    url_line, export_line = lines.get(timeout=30), lines.get(timeout=5)
+    assert url_line.startswith("Airship emulator listening on http://127.0.0.1:")
+    assert export_line.startswith("export AIRFLOW_CONN_AIRSHIP_DEFAULT=")
+    conn = pasted_into_a_shell(export_line)
+    assert conn["password"] == secret
+    set_connection(conn)
+    assert JourneysHook().trigger(**VALID[TRIGGER])["ok"] is True
+    token_line, trigger_line = lines.get(timeout=5), lines.get(timeout=5)
     assert token_line == "POST /token -> 200 (OAuth token, client secret grant)"
     sent_body = json.dumps(VALID[TRIGGER], separators=(",", ":"))
     assert trigger_line == f"POST /api/journeys/trigger -> 200 {sent_body}"
-    printed_later = [token_line, trigger_line, *lines.queue]
-    assert not any(conn["password"] in line for line in printed_later)
+    time.sleep(0.3)  # the command prints every 0.1 s: anything more would be here by now
+    assert not any(secret in line for line in [token_line, trigger_line, *lines.queue])
+
+
+def test_the_command_sums_up_a_batch_chunk_as_its_selector_count_and_first_and_last_id(
+    emulator_command, set_connection
+):
+    lines = emulator_command()
+    lines.get(timeout=30)
+    set_connection(pasted_into_a_shell(lines.get(timeout=5)))
+    ids = [f"user-{number:04d}" for number in range(1500)]
+    JourneysHook().trigger_batch(selector="named_user", ids=ids, triggering_id="seq-1", max_concurrency=1)
+    printed = [lines.get(timeout=5) for _ in range(3)]
+    rest = '{"triggering_id":"seq-1"}'
+    assert printed == [
+        "POST /token -> 200 (OAuth token, client secret grant)",
+        f'POST /api/journeys/trigger -> 200 named_user: 1000 ids, first "user-0000", last "user-0999"; {rest}',
+        f'POST /api/journeys/trigger -> 200 named_user: 500 ids, first "user-1000", last "user-1499"; {rest}',
+    ]
+
+
+def test_every_command_line_option_has_a_description():
+    from airflow_provider_journeys.testing.__main__ import build_parser
+
+    parser = build_parser()
+    assert [action.dest for action in parser._actions if not action.help] == []
+    assert {action.dest for action in parser._actions} >= {"port", "app_key", "client_id", "client_secret"}
