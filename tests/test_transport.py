@@ -21,7 +21,7 @@ TIMEOUT = 1.0
 # The whole answer dripped would take 60 s or more; a call that ends within this bound ended by its deadline.
 ENDED_BY_DEADLINE = 8.0
 ANSWER = (
-    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 60\r\n\r\n"
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 62\r\n\r\n"
     b'{"ok": true, "operation_id": "00000000-0000-0000-0000-000000"}'
 )
 
