@@ -17,6 +17,7 @@ its path.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
 import math
@@ -273,11 +274,10 @@ def _describe(error: ValidationError) -> list[tuple[str, str]]:
         path = f"{path}[{part}]" if isinstance(part, int) else _child_path(path, part)
     if error.validator == "additionalProperties":
         properties = cast("Mapping[str, Any]", error.schema)["properties"]
-        allowed = ", ".join(properties)
         # A key that is not a string is reported once already, as not JSON.
         keys = cast("Mapping[Any, Any]", error.instance)
         unknown = [key for key in keys if isinstance(key, str) and key not in properties]
-        return [(_child_path(path, key), f"unknown key {key!r} (allowed keys: {allowed})") for key in unknown]
+        return [(_child_path(path, key), _unknown_key(key, list(properties))) for key in unknown]
     if "propertyNames" in error.relative_schema_path:
         path = _child_path(path, str(error.instance))
     return [(path, _reason(error))]
@@ -290,7 +290,7 @@ def _reason(error: ValidationError) -> str:
     if "x-rule" in schema:
         return _reason_from_rule(error.instance, schema["x-rule"])
     if keyword == "enum" and "propertyNames" in error.relative_schema_path:
-        return f"unknown key {value!r} (allowed keys: {', '.join(rule)})"
+        return _unknown_key(value, rule)
     if keyword == "maxLength":
         return f"{_shown(value)} is too long (at most {rule} characters)"
     if keyword == "minLength":
@@ -305,6 +305,15 @@ def _reason(error: ValidationError) -> str:
         expected = " or ".join(rule) if isinstance(rule, list) else rule
         return f"{_shown(value)} has type {_json_type(value)}, expected {expected}"
     return str(error.message)
+
+
+def _unknown_key(key: str, allowed: list[str]) -> str:
+    """The reason, naming the closest allowed key if one is close: a typo ('segmnet') or another case ('NOT'
+    in one of Airship's guides; Airship's reference and libraries write keys in lower case)."""
+    by_lower = {name.lower(): name for name in allowed}
+    close = difflib.get_close_matches(key.lower(), by_lower, n=1)
+    suggestion = f": did you mean {by_lower[close[0]]!r}?" if close else ""
+    return f"unknown key {key!r}{suggestion} (allowed keys: {', '.join(allowed)})"
 
 
 def _reason_from_rule(value: Any, rule: str) -> str:

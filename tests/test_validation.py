@@ -201,7 +201,7 @@ def test_valid_selectors_are_accepted(selector):
     [
         pytest.param("all", "$.audience", "'all' has type string, expected object", id="string-audience"),
         pytest.param({}, "$.audience", "is empty (at least 1 key)", id="empty-object"),
-        pytest.param({"segmnet": "a"}, "$.audience.segmnet", "unknown key 'segmnet' (allowed keys: tag, group, segment, named_user", id="typo-segmnet-lists-allowed-keys"),
+        pytest.param({"segmnet": "a"}, "$.audience.segmnet", "unknown key 'segmnet': did you mean 'segment'? (allowed keys: tag, group, segment, named_user", id="typo-segmnet-lists-allowed-keys"),
         pytest.param({"segment": "a", "named_user": "b"}, "$.audience", f"has keys 'segment', 'named_user': {ONE_SELECTOR}", id="two-selectors"),
         pytest.param({"tag": "a", "segment": "b"}, "$.audience", f"has keys 'tag', 'segment': {ONE_SELECTOR}", id="tag-and-segment"),
         pytest.param({"tag": "a", "group": "g", "segment": "b"}, "$.audience", ONE_SELECTOR, id="tag-group-and-another"),
