@@ -49,12 +49,53 @@ VISIBLE = st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp"))
 an_id = st.text(VISIBLE, min_size=1, max_size=12).filter(str.strip)
 ids = st.one_of(an_id, st.lists(an_id, min_size=1, max_size=4))
 digits = st.text(alphabet="0123456789", min_size=1, max_size=15)
+# Attribute selectors, as Airship's docs and the official Python library build them. A text value holds at
+# most 255 characters; a number may be any finite JSON number; a date range may also be [start, end].
+TEXT_AND_NUMBER_OPERATORS = ("equals", "contains", "less", "greater")
+DATE_OPERATORS = ("before", "after", "equals")  # the ones that take a precision (optional with range)
+attribute_values = st.one_of(
+    st.text(max_size=255),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+attribute_selectors = st.one_of(
+    st.builds(
+        lambda name, operator, value: {"attribute": name, "operator": operator, "value": value},
+        an_id,
+        st.sampled_from(TEXT_AND_NUMBER_OPERATORS),
+        attribute_values,
+    ),
+    st.builds(
+        lambda name, operator, value, precision: {
+            "attribute": name,
+            "operator": operator,
+            "value": value,
+            "precision": precision,
+        },
+        an_id,
+        st.sampled_from(DATE_OPERATORS),
+        attribute_values,
+        an_id,
+    ),
+    st.builds(
+        lambda name, value: {"attribute": name, "operator": "range", "value": value},
+        an_id,
+        attribute_values | st.lists(attribute_values, min_size=2, max_size=2),
+    ),
+    st.builds(
+        lambda name, extra: {"attribute": name, "operator": "is_empty", **extra},
+        an_id,
+        st.fixed_dictionaries({}, optional={"value": attribute_values, "precision": an_id}),
+    ),
+)
 atomic_selectors = st.one_of(
     st.builds(lambda key, value: {key: value}, st.sampled_from(ID_SELECTORS), ids),
     st.builds(lambda tag: {"tag": tag}, ids),
     st.builds(lambda tag, group: {"tag": tag, "group": group}, ids, text),
     st.builds(lambda key, value: {key: value}, st.sampled_from(("static_list", "subscription_list")), text),
     st.builds(lambda sender, msisdn: {"sms_id": {"sender": sender, "msisdn": msisdn}}, digits, digits),
+    st.builds(lambda sender: {"sms_sender": sender}, digits),
+    attribute_selectors,
 )
 selectors = st.recursive(
     atomic_selectors,
@@ -131,6 +172,45 @@ def _mutations(payload: dict[str, Any]) -> st.SearchStrategy[tuple[str, dict[str
         st.sampled_from(("tag", *ID_SELECTORS)).map(lambda key: mutated("empty id list", audience={key: []})),
         st.sampled_from(("and", "or")).map(lambda op: mutated("empty and/or", audience={op: []})),
         st.just(mutated("string audience", audience="all")),
+        st.sampled_from(("before", "after")).map(
+            lambda op: mutated(
+                "date without precision", audience={"attribute": "d", "operator": op, "value": "2021"}
+            )
+        ),
+        st.sampled_from(("contains", "less", "greater")).map(
+            lambda op: mutated(
+                "text operator on a date",
+                audience={"attribute": "d", "operator": op, "value": "2021", "precision": "years"},
+            )
+        ),
+        st.sampled_from(("equals", "contains", "range", "before")).map(
+            lambda op: mutated(
+                "attribute without value", audience={"attribute": "a", "operator": op, "precision": "days"}
+            )
+        ),
+        st.sampled_from(("Equals", "not", "between", "")).map(
+            lambda op: mutated("unknown operator", audience={"attribute": "a", "operator": op, "value": "v"})
+        ),
+        st.sampled_from([True, None, {"v": 1}, ["x"]]).map(
+            lambda bad: mutated(
+                "attribute value of the wrong type",
+                audience={"attribute": "a", "operator": "equals", "value": bad},
+            )
+        ),
+        st.integers(256, 400).map(
+            lambda n: mutated(
+                "attribute text too long", audience={"attribute": "a", "operator": "equals", "value": "v" * n}
+            )
+        ),
+        st.sampled_from(("", "12a", " 1", "+44")).map(
+            lambda bad: mutated("sms_sender not digits", audience={"sms_sender": bad})
+        ),
+        st.sampled_from(("segment", "named_user", "sms_sender")).map(
+            lambda key: mutated(
+                "attribute beside another selector",
+                audience={"attribute": "a", "operator": "is_empty", key: "1"},
+            )
+        ),
         st.sampled_from(NOT_JSON).map(lambda bad: mutated("not JSON", global_attributes={"value": bad})),
         st.sampled_from(NOT_JSON).map(
             lambda bad: mutated("not JSON in audience", audience={"named_user": [bad]})
@@ -194,7 +274,11 @@ def test_every_rule_breaking_mutation_is_rejected_with_a_path_and_sends_nothing(
 # more or one fewer, or dicts of selector keys (and a typo) over ids and JSON values, and whose "and"/"or"
 # lists may be empty: each audience rule gets broken alone, nested, and together with others.
 selector_keys = st.sampled_from(
-    (*ID_SELECTORS, "tag", "group", "static_list", "subscription_list", "sms_id", "and", "or", "not", "tagg")
+    (
+        *ID_SELECTORS,
+        *("tag", "group", "static_list", "subscription_list", "sms_id", "sms_sender", "and", "or", "not"),
+        *("attribute", "operator", "value", "precision", "tagg", "operater"),
+    )
 )
 
 
