@@ -22,12 +22,12 @@ emulator_log="$AIRFLOW_HOME/emulator.log"
 emulator_pid=$!
 trap 'kill "$emulator_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
-    grep -q '^AIRFLOW_CONN_AIRSHIP_DEFAULT=' "$emulator_log" && break
+    grep -q '^export AIRFLOW_CONN_AIRSHIP_DEFAULT=' "$emulator_log" && break
     sleep 0.1
 done
-connection=$(sed -n "s/^AIRFLOW_CONN_AIRSHIP_DEFAULT='\(.*\)'$/\1/p" "$emulator_log")
-[ -n "$connection" ] || { cat "$emulator_log"; echo "The emulator did not start." >&2; exit 1; }
-export AIRFLOW_CONN_AIRSHIP_DEFAULT="$connection"
+connection_line=$(grep '^export AIRFLOW_CONN_AIRSHIP_DEFAULT=' "$emulator_log" || true)
+[ -n "$connection_line" ] || { cat "$emulator_log"; echo "The emulator did not start." >&2; exit 1; }
+eval "$connection_line"  # the emulator prints it shell-quoted, ready to paste
 head -n 1 "$emulator_log"
 
 echo "Migrating the Airflow metadata DB in $AIRFLOW_HOME ..."
