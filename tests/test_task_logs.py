@@ -61,6 +61,9 @@ SENDS = {
     "enroll_with_private_key": ("leak-probe-private-key", "operator-private-key"),
     "leak_private_key": ("leak-probe-private-key", "task-private-key"),
 }
+NAMED_USERS = [f"probe-person-{number}@example.com" for number in range(5)]
+# Tasks that enroll NAMED_USERS, and whether each asks for its bodies to be logged.
+NAMED_USER_SENDS = {"enroll_named_users": False, "enroll_named_users_logging_body": True}
 MASK = "***"
 # A line of the key's base64 body shorter than this could turn up in a log by chance.
 MIN_KEY_LINE_CHARS = 16
@@ -152,7 +155,10 @@ def run_probe_dag(env: dict[str, str], console_path: Path) -> None:
 def find_task_logs(logs_root: Path) -> dict[str, Path]:
     run_dirs = sorted((logs_root / f"dag_id={DAG_ID}").glob("run_id=*"))
     assert len(run_dirs) == 1, f"expected one run's logs, found {run_dirs}"
-    task_logs = {task_id: run_dirs[0] / f"task_id={task_id}" / "attempt=1.log" for task_id in SENDS}
+    task_logs = {
+        task_id: run_dirs[0] / f"task_id={task_id}" / "attempt=1.log"
+        for task_id in [*SENDS, *NAMED_USER_SENDS]
+    }
     missing = [str(path) for path in task_logs.values() if not path.is_file()]
     assert not missing, f"no task log file at {missing}; found {sorted(map(str, logs_root.rglob('*')))}"
     return task_logs
@@ -233,10 +239,14 @@ def leaks(run: ProbeRun, named_secrets: dict[str, str]) -> list[str]:
 def test_each_task_log_file_holds_the_providers_own_line_for_its_send(probe):
     for task_id, (segment, entrance_id) in SENDS.items():
         body = {"audience": {"segment": segment}, "triggering_id": TRIGGERING_ID, "entrance_id": entrance_id}
-        expected = f"POST {probe.emulator.url}{TRIGGER_PATH} {json.dumps(body, separators=(',', ':'))}"
+        size = len(json.dumps(body, separators=(",", ":")))
+        expected = (
+            f"POST {probe.emulator.url}{TRIGGER_PATH} answered 200: audience segment (1 id), "
+            f"triggering_id {TRIGGERING_ID!r}, entrance_id {entrance_id!r}, {size:,} bytes"
+        )
         assert probe.messages(task_id, HOOK_LOGGER) == [expected], task_id
     assert sorted(body["entrance_id"] for body in probe.emulator.accepted(TRIGGER_PATH)) == sorted(
-        entrance_id for _, entrance_id in SENDS.values()
+        [entrance_id for _, entrance_id in SENDS.values()] + ["named-users", "named-users-logging-body"]
     )
     # Each task process fetched its own token: two with the client secret, two with a signed assertion.
     grants = Counter(
@@ -244,8 +254,20 @@ def test_each_task_log_file_holds_the_providers_own_line_for_its_send(probe):
         for request in probe.emulator.received(TOKEN_PATH)
         if request.status == 200
     )
-    assert grants == {"client secret": 2, "assertion": 2}
-    assert len(probe.emulator.issued_tokens) == 4
+    assert grants == {"client secret": 4, "assertion": 2}
+    assert len(probe.emulator.issued_tokens) == 6
+
+
+@pytest.mark.parametrize(("task_id", "logs_body"), NAMED_USER_SENDS.items())
+def test_user_ids_reach_the_task_log_only_when_the_task_asks_for_its_bodies(probe, task_id, logs_body):
+    log_file = probe.task_logs[task_id].read_text()
+    assert [user in log_file for user in NAMED_USERS] == [logs_body] * len(NAMED_USERS)
+    (line,) = probe.messages(task_id, HOOK_LOGGER)  # either way, one line about what was sent
+    assert ("named_user (5 ids)" in line) is not logs_body
+    assert {request["entrance_id"] for request in probe.emulator.accepted(TRIGGER_PATH)} >= {
+        "named-users",
+        "named-users-logging-body",
+    }
 
 
 def test_the_leak_attempts_held_the_real_secrets(probe):
@@ -299,7 +321,7 @@ def test_neither_the_client_secret_nor_any_access_token_appears_in_any_task_log(
     named.update(
         {f"access token {number}": token for number, token in enumerate(probe.emulator.issued_tokens)}
     )
-    assert len(named) == 5
+    assert len(named) == 7
     assert leaks(probe, named) == []
 
 

@@ -40,6 +40,7 @@ from airflow_provider_journeys.resend import (
     after_transport_error,
     interrupted,
 )
+from airflow_provider_journeys.summary import body_summary
 from airflow_provider_journeys.transport import new_session
 from airflow_provider_journeys.validation import PayloadKind, build_payload, validated_body
 
@@ -69,6 +70,9 @@ class JourneysHook(BaseHook):
     :param max_retry_wait: The most seconds to spend resending (rate limits, outages) before failing.
     :param dry_run: Validate, log and return the body that would be sent, and send nothing: no connection
         lookup, no token, no call to Airship.
+    :param log_body: Log each body sent in full (user ids and attributes included). By default the log
+        shows a summary: the selector kinds and how many ids each names, the Sequence and entrance ids,
+        and the size; the full body is logged at DEBUG.
     :param defer_waits_longer_than: Instead of sleeping longer than this many seconds before a resend,
         raise :class:`~airflow_provider_journeys.exceptions.JourneysWaitRequested` (the deferrable
         operators wait on the triggerer instead). None always sleeps.
@@ -86,6 +90,7 @@ class JourneysHook(BaseHook):
         retry_server_errors: bool = False,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
         dry_run: bool = False,
+        log_body: bool = False,
         defer_waits_longer_than: float | None = None,
         **kwargs: Any,
     ) -> None:
@@ -94,6 +99,7 @@ class JourneysHook(BaseHook):
         self.retry_server_errors = _required_bool("retry_server_errors", retry_server_errors)
         self.max_retry_wait = _required_seconds("max_retry_wait", max_retry_wait)
         self.dry_run = _required_bool("dry_run", dry_run)
+        self.log_body = _required_bool("log_body", log_body)
         self.defer_waits_longer_than = (
             None
             if defer_waits_longer_than is None
@@ -221,17 +227,30 @@ class JourneysHook(BaseHook):
     def _post(self, kind: PayloadKind, endpoint: Endpoint, payload: dict[str, Any]) -> dict[str, Any]:
         # Validated before anything else, the token fetch included.
         body = validated_body(kind, payload)
+        summary = body_summary(payload, len(body))
         if self.dry_run:
-            log.warning("Dry run, nothing sent: POST %s %s", endpoint.path, body.decode())
+            log.warning("Dry run, nothing sent: POST %s: %s", endpoint.path, self._described(body, summary))
             return {"dry_run": True, "path": endpoint.path, "body": payload}
-        log.info("POST %s%s %s", self.settings.base_url, endpoint.path, body.decode())
-        return self._send_body(endpoint, body)
+        return self._send_body(endpoint, body, summary=summary)
+
+    def _described(self, body: bytes, summary: str | None) -> str | None:
+        """What the log says of ``body``: all of it when asked for, else the summary (None: say nothing)."""
+        if self.log_body:
+            return body.decode()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("Body: %s", body.decode())
+        return summary
 
     def _send_body(
-        self, endpoint: Endpoint, body: bytes, stop: threading.Event | None = None
+        self,
+        endpoint: Endpoint,
+        body: bytes,
+        stop: threading.Event | None = None,
+        summary: str | None = None,
     ) -> dict[str, Any]:
         """POST ``body`` under ``endpoint``'s resend rules; a set ``stop`` (the hook's own by default) ends
-        the waits before resends and sends nothing more."""
+        the waits before resends and sends nothing more. Once accepted, logs ``summary`` (or the body, with
+        ``log_body``): a line about what was sent, after it was."""
         stop = self._stop if stop is None else stop
         url = f"{self.settings.base_url}{endpoint.path}"
         budget = RetryBudget(self.max_retry_wait, stop)
@@ -264,7 +283,10 @@ class JourneysHook(BaseHook):
                         refreshed_token = True
                         continue
                     if 200 <= response.status_code < 300:
-                        return accepted_body(endpoint, response)
+                        answer = accepted_body(endpoint, response)
+                        if (described := self._described(body, summary)) is not None:
+                            log.info("POST %s answered %s: %s", url, response.status_code, described)
+                        return answer
                     _log_failed_response(endpoint.path, response)
                     resend = after_status(endpoint, response)
                 except VERDICTS:

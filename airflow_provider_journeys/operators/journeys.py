@@ -51,6 +51,7 @@ class _JourneysOperator(BaseOperator):
         airship_conn_id: str = DEFAULT_CONN_ID,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
         dry_run: bool | str | None = None,
+        log_body: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -58,6 +59,7 @@ class _JourneysOperator(BaseOperator):
         self.max_retry_wait = max_retry_wait
         # Not ``self.dry_run``: that name is BaseOperator's dry_run() method.
         self.dry_run_setting = dry_run
+        self.log_body = log_body
 
     @cached_property
     def hook(self) -> JourneysHook:
@@ -69,6 +71,7 @@ class _JourneysOperator(BaseOperator):
             retry_server_errors=self.retry_server_errors,
             max_retry_wait=self.max_retry_wait,
             dry_run=self.dry_run_in_effect(),
+            log_body=_rendered_bool("log_body", self.log_body),
             defer_waits_longer_than=self._defer_waits_longer_than(),
         )
 
@@ -81,16 +84,7 @@ class _JourneysOperator(BaseOperator):
         """The rendered ``dry_run`` argument, or the deployment's ``[journeys] dry_run`` when it is None."""
         if self.dry_run_setting is None:
             return conf.getboolean(*DRY_RUN_CONFIG, fallback=False)
-        if isinstance(self.dry_run_setting, bool):
-            return self.dry_run_setting
-        word = str(self.dry_run_setting).strip().lower()
-        if word not in _TRUE_WORDS | _FALSE_WORDS:
-            from airflow_provider_journeys.exceptions import JourneysArgumentError
-
-            raise JourneysArgumentError(
-                f"dry_run is {self.dry_run_setting!r}; it must render to true or false"
-            )
-        return word in _TRUE_WORDS
+        return _rendered_bool("dry_run", self.dry_run_setting)
 
     def _defer_waits_longer_than(self) -> float | None:
         return None
@@ -169,6 +163,8 @@ class JourneysTriggerOperator(_EnrollingOperator, _DeferrableOperator):
     :param dry_run: Render and validate, log and return the body that would be sent, and send nothing
         (no token either). None follows the deployment's ``[journeys] dry_run`` setting. (templated; the
         rendered-template view shows it as ``dry_run_setting``, since ``dry_run`` is a BaseOperator method)
+    :param log_body: Log the whole body sent (user ids and attributes included) instead of a summary
+        of it (selector kinds, how many ids, the Sequence and entrance ids, the size). (templated)
     :param deferrable: When Airship asks to wait longer than ``defer_waits_longer_than`` seconds (a long
         ``Retry-After``), free the worker slot and wait on the triggerer, then send again from a worker.
         Defaults to ``[operators] default_deferrable``.
@@ -182,6 +178,7 @@ class JourneysTriggerOperator(_EnrollingOperator, _DeferrableOperator):
         "global_attributes",
         "airship_conn_id",
         "dry_run_setting",
+        "log_body",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "audience": "json",
@@ -230,12 +227,20 @@ class JourneysExitOperator(_DeferrableOperator):
     :param dry_run: Render and validate, log and return the body that would be sent, and send nothing
         (no token either). None follows the deployment's ``[journeys] dry_run`` setting. (templated; the
         rendered-template view shows it as ``dry_run_setting``, since ``dry_run`` is a BaseOperator method)
+    :param log_body: Log the whole body sent (user ids and attributes included) instead of a summary
+        of it (selector kinds, how many ids, the Sequence and entrance ids, the size). (templated)
     :param deferrable: Wait out long ``Retry-After`` answers on the triggerer instead of on a worker, as
         for :class:`JourneysTriggerOperator`. Defaults to ``[operators] default_deferrable``.
     :param defer_waits_longer_than: The shortest wait worth deferring for, in seconds.
     """
 
-    template_fields: Sequence[str] = ("triggering_id", "entrance_id", "airship_conn_id", "dry_run_setting")
+    template_fields: Sequence[str] = (
+        "triggering_id",
+        "entrance_id",
+        "airship_conn_id",
+        "dry_run_setting",
+        "log_body",
+    )
     template_fields_renderers: ClassVar[dict[str, str]] = {"triggering_id": "json"}
     ui_color = "#ffe0c8"
 
@@ -285,6 +290,8 @@ class JourneysBatchTriggerOperator(_EnrollingOperator):
     :param max_retry_wait: The most seconds to spend resending one chunk (rate limits, outages).
     :param dry_run: Render and validate every chunk, log the first, and send nothing. None follows the
         deployment's ``[journeys] dry_run`` setting. (templated; shown as ``dry_run_setting``)
+    :param log_body: Log the whole body of each chunk sent (user ids included); by default the batch logs
+        its progress only. (templated)
 
     ``deferrable`` and ``defer_waits_longer_than`` are refused: a batch waits out ``Retry-After`` on the
     worker, because its chunks in flight share one token and one connection pool.
@@ -298,6 +305,7 @@ class JourneysBatchTriggerOperator(_EnrollingOperator):
         "global_attributes",
         "airship_conn_id",
         "dry_run_setting",
+        "log_body",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "ids": "json",
@@ -360,6 +368,18 @@ class JourneysBatchTriggerOperator(_EnrollingOperator):
         """As :meth:`BaseOperator.partial`, refusing at DAG parse what this operator does not support."""
         _refuse_unsupported(kwargs)
         return super().partial(**kwargs)
+
+
+def _rendered_bool(name: str, value: object) -> bool:
+    """A flag as given, or as a template rendered it ("true", "False", "yes", "0", ...)."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word not in _TRUE_WORDS | _FALSE_WORDS:
+        from airflow_provider_journeys.exceptions import JourneysArgumentError
+
+        raise JourneysArgumentError(f"{name} is {value!r}; it must render to true or false")
+    return word in _TRUE_WORDS
 
 
 # Batch waits run on the worker: the chunks in flight share one token and one pool, which a deferral would

@@ -21,6 +21,8 @@ from airflow_provider_journeys.operators.journeys import JourneysTriggerOperator
 log = logging.getLogger(__name__)
 
 TRIGGERING_ID = "leak-probe-trigger"
+# People whose ids must stay out of the task log unless the task asks for its bodies to be logged.
+NAMED_USERS = [f"probe-person-{number}@example.com" for number in range(5)]
 
 
 def print_digest(what: str, secret: str) -> None:
@@ -83,4 +85,26 @@ with DAG(
         log.info("LEAK log extra: %s", conn.extra)
         log.info("LEAK log extra_dejson private key: %s", conn.extra_dejson["private_key"])
 
-    enroll_with_client_secret >> leak_client_secret() >> enroll_with_private_key >> leak_private_key()
+    enroll_named_users = JourneysTriggerOperator(
+        task_id="enroll_named_users",
+        audience={"named_user": NAMED_USERS},
+        triggering_id=TRIGGERING_ID,
+        entrance_id="named-users",
+    )
+    enroll_named_users_logging_body = JourneysTriggerOperator(
+        task_id="enroll_named_users_logging_body",
+        audience={"named_user": NAMED_USERS},
+        triggering_id=TRIGGERING_ID,
+        entrance_id="named-users-logging-body",
+        log_body="{{ params.log_body }}",
+        params={"log_body": True},
+    )
+
+    (
+        enroll_with_client_secret
+        >> leak_client_secret()
+        >> enroll_with_private_key
+        >> leak_private_key()
+        >> enroll_named_users
+        >> enroll_named_users_logging_body
+    )

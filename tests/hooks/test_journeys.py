@@ -424,12 +424,52 @@ def test_hook_arguments_of_the_wrong_kind_are_refused(argument, value):
         JourneysHook(**{argument: value})
 
 
-def test_a_send_logs_the_exact_body(airship, caplog):
+NAMED_USERS = [f"person-{number}@example.com" for number in range(3)]
+
+
+def test_a_send_logs_a_summary_without_user_ids_after_it_was_accepted(airship, caplog):
     with caplog.at_level("INFO"):
-        JourneysHook().trigger({"tag": "vip", "group": "loyalty"}, "t", entrance_id="e")
-    sent = '{"audience":{"tag":"vip","group":"loyalty"},"triggering_id":"t","entrance_id":"e"}'
-    assert f"POST {airship.url}{TRIGGER_PATH} {sent}" in caplog.text
-    assert airship.received(TRIGGER_PATH)[0].body == sent.encode()
+        JourneysHook().trigger(
+            {"or": [{"named_user": NAMED_USERS}, {"tag": "vip", "group": "loyalty"}]},
+            "t",
+            entrance_id="e",
+            global_attributes={"offer": "WELCOME"},
+        )
+    sent = airship.received(TRIGGER_PATH)[0].body
+    assert caplog.messages == [
+        f"POST {airship.url}{TRIGGER_PATH} answered 200: audience named_user (3 ids), tag (1 id), "
+        f"triggering_id 't', entrance_id 'e', global_attributes with 1 keys, {len(sent):,} bytes"
+    ]
+    assert not any(user in caplog.text for user in NAMED_USERS)
+    assert "WELCOME" not in caplog.text
+
+
+def test_with_log_body_a_send_logs_the_exact_body(airship, caplog):
+    with caplog.at_level("INFO"):
+        JourneysHook(log_body=True).trigger({"named_user": NAMED_USERS}, "t", entrance_id="e")
+    sent = airship.received(TRIGGER_PATH)[0].body.decode()
+    assert caplog.messages == [f"POST {airship.url}{TRIGGER_PATH} answered 200: {sent}"]
+
+
+def test_at_debug_a_send_logs_the_exact_body_too(airship, caplog):
+    with caplog.at_level("DEBUG", logger="airflow_provider_journeys"):
+        JourneysHook().exit("t", entrance_id="e")
+    assert f"Body: {airship.received(EXIT_PATH)[0].body.decode()}" in caplog.messages
+
+
+def test_nothing_is_logged_as_sent_when_nothing_was(emulator, set_connection, caplog):
+    connection = emulator.connection()
+    connection["password"] = "wrong-secret"
+    set_connection(connection)
+    with caplog.at_level("INFO"), pytest.raises(JourneysAuthError):
+        JourneysHook().trigger({"named_user": NAMED_USERS}, "t")
+    assert "POST" not in caplog.text
+    assert emulator.received(TRIGGER_PATH) == []
+
+
+def test_log_body_must_be_a_bool():
+    with pytest.raises(JourneysArgumentError, match="log_body is 'yes'"):
+        JourneysHook(log_body="yes")  # type: ignore[arg-type]
 
 
 def test_test_connection_fetches_a_token_and_calls_no_journeys_endpoint(airship):

@@ -38,12 +38,14 @@ def test_every_payload_argument_and_the_conn_id_are_template_fields():
         "global_attributes",
         "airship_conn_id",
         "dry_run_setting",
+        "log_body",
     }
     assert set(JourneysExitOperator.template_fields) == {
         "triggering_id",
         "entrance_id",
         "airship_conn_id",
         "dry_run_setting",
+        "log_body",
     }
     assert JourneysTriggerOperator.template_fields_renderers["audience"] == "json"
 
@@ -165,7 +167,30 @@ def test_dry_run_validates_logs_and_returns_the_body_without_calling_airship(air
         result = operator.execute(CONTEXT)
     body = {"audience": {"segment": "s"}, "triggering_id": "seq", "entrance_id": "d-20261127"}
     assert result == {"dry_run": True, "path": TRIGGER_PATH, "body": body}
-    assert json.dumps(body, separators=(",", ":")) in caplog.text
+    assert caplog.messages == [
+        f"Dry run, nothing sent: POST {TRIGGER_PATH}: audience segment (1 id), triggering_id 'seq', "
+        "entrance_id 'd-20261127', 77 bytes"
+    ]
+    assert airship.requests == []
+
+
+@pytest.mark.parametrize(("log_body", "logs_body"), [(False, False), ("{{ params.log_body }}", True)])
+def test_log_body_is_templated_and_puts_the_whole_body_in_the_log(airship, caplog, log_body, logs_body):
+    users = ["ana@example.com", "bo@example.com"]
+    operator = JourneysTriggerOperator(
+        task_id="enroll", audience={"named_user": users}, triggering_id="seq", log_body=log_body
+    )
+    operator.render_template_fields({**CONTEXT, "params": {"log_body": "true"}})
+    with caplog.at_level("INFO"):
+        operator.execute(CONTEXT)
+    assert [user in caplog.text for user in users] == [logs_body, logs_body]
+    assert len(airship.accepted(TRIGGER_PATH)) == 1
+
+
+def test_a_log_body_that_is_not_a_flag_is_refused_before_anything_is_sent(airship):
+    operator = JourneysExitOperator(task_id="exit", triggering_id="seq", log_body="maybe")
+    with pytest.raises(JourneysArgumentError, match="log_body is 'maybe'; it must render to true or false"):
+        operator.execute(CONTEXT)
     assert airship.requests == []
 
 
@@ -260,6 +285,7 @@ def test_batch_operator_templates_its_ids_and_payload_fields():
         "global_attributes",
         "airship_conn_id",
         "dry_run_setting",
+        "log_body",
     }
 
 
