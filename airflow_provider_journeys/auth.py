@@ -15,16 +15,16 @@ from airflow.sdk.log import mask_secret
 from airflow_provider_journeys.exceptions import (
     JourneysAuthError,
     JourneysConnectionConfigError,
+    JourneysStoppedError,
     JourneysUnavailableError,
 )
-from airflow_provider_journeys.resend import backoff_seconds, certificate_rejected
+from airflow_provider_journeys.resend import RetryBudget, certificate_rejected, retry_after_seconds
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 
     from airflow_provider_journeys.connection import AirshipSettings
 
-TOKEN_FETCH_ATTEMPTS = 3
 ASSERTION_LIFETIME_SECONDS = 300
 # Refresh this long before expiry (at most a tenth of the token's life), so a token never expires in flight.
 EXPIRY_MARGIN_SECONDS = 60.0
@@ -45,11 +45,13 @@ class OAuthTokens:
     def __repr__(self) -> str:
         return f"OAuthTokens(client_id={self._settings.client_id!r}, oauth_url={self._settings.oauth_url!r})"
 
-    def get(self) -> str:
-        """A valid access token, fetched only when the cached one is missing or about to expire."""
+    def get(self, budget: RetryBudget | None = None) -> str:
+        """A valid access token, fetched only when the cached one is missing or about to expire. A fetch that
+        fails for a reason a resend may heal is resent within ``budget`` (the same budget as the call the
+        token is for, so that ``max_retry_wait`` bounds all waiting); without one, it is tried once."""
         with self._lock:
             if self._token is None or time.monotonic() >= self._expires_at:
-                self._token, lifetime = self._fetch()
+                self._token, lifetime = self._fetch(RetryBudget(0.0) if budget is None else budget)
                 self._expires_at = time.monotonic() + lifetime - min(EXPIRY_MARGIN_SECONDS, lifetime / 10)
             return self._token
 
@@ -59,8 +61,11 @@ class OAuthTokens:
             if self._token == token:
                 self._token = None
 
-    def _fetch(self) -> tuple[str, float]:
-        for attempt in range(1, TOKEN_FETCH_ATTEMPTS + 1):
+    def _fetch(self, budget: RetryBudget) -> tuple[str, float]:
+        attempts = 0
+        while True:
+            attempts += 1
+            requested_wait = None
             try:
                 response = self._session.post(
                     self._settings.oauth_url,
@@ -84,6 +89,7 @@ class OAuthTokens:
                 if response.status_code == 200:
                     return self._read_token(response)
                 failure = f"HTTP {response.status_code}: {response.text[:500]}"
+                requested_wait = retry_after_seconds(response.headers.get("Retry-After"))
                 if 300 <= response.status_code < 400:
                     raise JourneysConnectionConfigError(
                         f"Airship's token endpoint {self._settings.oauth_url} redirected (HTTP {response.status_code} "
@@ -96,12 +102,18 @@ class OAuthTokens:
                         f"{self._settings.client_id!r} for app key {self._settings.app_key!r} ({failure}). "
                         "Check the connection's App key, OAuth client ID and client secret or private key."
                     )
-            if attempt < TOKEN_FETCH_ATTEMPTS:
-                time.sleep(backoff_seconds(attempt))
-        raise JourneysUnavailableError(
-            f"Could not get an OAuth token from {self._settings.oauth_url} after {TOKEN_FETCH_ATTEMPTS} "
-            f"attempts; last failure: {failure}. Nothing was sent to the Journeys API."
-        )
+            wait = budget.next_wait(requested_wait)
+            if wait is None:
+                raise JourneysUnavailableError(
+                    f"Could not get an OAuth token from {self._settings.oauth_url} after {attempts} "
+                    f"attempt(s) in {budget.elapsed:.1f} s (max_retry_wait={budget.max_seconds:g} s); last "
+                    f"failure: {failure}. Nothing was sent to the Journeys API."
+                )
+            if not budget.wait(wait):
+                raise JourneysStoppedError(
+                    f"The task was stopped while an OAuth token was being fetched ({failure}); nothing was "
+                    "sent to the Journeys API."
+                )
 
     def _grant_form(self) -> dict[str, str]:
         subject = f"app:{self._settings.app_key}"

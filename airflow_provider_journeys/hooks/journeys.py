@@ -191,7 +191,7 @@ class JourneysHook(BaseHook):
             send=None if self.dry_run else partial(self._send_body, self._trigger, stop=stop),
             stop=stop,
             # The token is fetched once, before the threads start (and never in a dry run).
-            before_sending=lambda: self.tokens.get(),
+            before_sending=lambda: self.tokens.get(RetryBudget(self.max_retry_wait, stop)),
         )
 
     def exit(self, triggering_id: str | list[str], entrance_id: str | None = None) -> dict[str, Any]:
@@ -256,7 +256,7 @@ class JourneysHook(BaseHook):
         budget = RetryBudget(self.max_retry_wait, stop)
         refreshed_token = False
         while True:
-            token = self.tokens.get()
+            token = self.tokens.get(budget)
             if stop.is_set():
                 raise JourneysStoppedError(f"POST {endpoint.path}: the task was stopped; nothing was sent.")
             try:

@@ -22,6 +22,7 @@ from airflow_provider_journeys.exceptions import (
     JourneysConnectionConfigError,
     JourneysOutcomeUnknownError,
     JourneysRateLimitError,
+    JourneysStoppedError,
     JourneysUnavailableError,
 )
 from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH, JourneysHook
@@ -331,13 +332,20 @@ def test_connect_timeout_is_resent_then_gives_up_saying_nothing_was_sent(
         JourneysHook(max_retry_wait=1.5).trigger(AUDIENCE, "t")
 
 
-def test_slow_token_endpoint_is_tried_three_times_then_fails(emulator, set_connection):
+def test_slow_token_endpoint_is_resent_within_max_retry_wait_then_fails(emulator, set_connection):
     connection = emulator.connection()
     connection["extra"]["timeout"] = 0.3
     set_connection(connection)
-    emulator.answer_next(200, path="/token", delay=0.6, times=3)
-    with pytest.raises(JourneysUnavailableError, match="after 3 attempts; last failure: ReadTimeout"):
-        JourneysHook().exit("t")
+    emulator.answer_next(200, path="/token", delay=0.6, times=100)
+    started = time.monotonic()
+    with pytest.raises(
+        JourneysUnavailableError,
+        match=r"attempt\(s\) in .* s \(max_retry_wait=2 s\); last failure: ReadTimeout",
+    ):
+        JourneysHook(max_retry_wait=2).exit("t")
+    # Every wait was drawn from the budget: the last attempt started within it, and took at most a timeout.
+    assert time.monotonic() - started < 2 + 0.3 + 1
+    assert len(token_requests(emulator)) >= 2
     assert emulator.received(EXIT_PATH) == []
 
 
@@ -354,9 +362,9 @@ def test_unreachable_token_endpoint_fails_saying_nothing_was_sent_to_the_api(set
     emulator.stop()
     set_connection(connection)
     with pytest.raises(
-        JourneysUnavailableError, match=r"after 3 attempts.*Nothing was sent to the Journeys API"
+        JourneysUnavailableError, match=r"after \d+ attempt\(s\).*Nothing was sent to the Journeys API"
     ):
-        JourneysHook().exit("t")
+        JourneysHook(max_retry_wait=1).exit("t")
 
 
 def test_token_endpoint_5xx_is_retried_then_succeeds(airship):
@@ -365,12 +373,30 @@ def test_token_endpoint_5xx_is_retried_then_succeeds(airship):
     assert [r.status for r in token_requests(airship)] == [503, 503, 200]
 
 
-def test_token_endpoint_that_keeps_failing_is_tried_three_times_then_fails(airship):
-    airship.answer_next(500, path="/token", times=5)
-    with pytest.raises(JourneysUnavailableError, match="after 3 attempts; last failure: HTTP 500"):
-        JourneysHook().trigger(AUDIENCE, "t")
-    assert len(token_requests(airship)) == 3
+def test_token_endpoint_that_keeps_failing_is_resent_until_max_retry_wait_then_fails(airship):
+    airship.answer_next(500, path="/token", times=100)
+    with pytest.raises(JourneysUnavailableError, match=r"attempt\(s\) .*; last failure: HTTP 500"):
+        JourneysHook(max_retry_wait=2.5).trigger(AUDIENCE, "t")
+    assert 2 <= len(token_requests(airship)) <= 4  # waits of 0.5-1 s, then 1-2 s, then the budget is spent
     assert airship.received(TRIGGER_PATH) == []
+
+
+def test_a_token_endpoint_asking_to_wait_past_max_retry_wait_fails_at_once(airship):
+    airship.answer_next(429, path="/token", retry_after=600)
+    with pytest.raises(JourneysUnavailableError, match="after 1 attempt"):
+        JourneysHook(max_retry_wait=30).trigger(AUDIENCE, "t")
+    assert len(token_requests(airship)) == 1
+
+
+def test_stopping_the_hook_ends_a_wait_between_token_fetches_and_sends_nothing(airship):
+    airship.answer_next(503, path="/token", retry_after=20)
+    hook = JourneysHook(max_retry_wait=60)
+    threading.Timer(0.5, hook.stop).start()
+    started = time.monotonic()
+    with pytest.raises(JourneysStoppedError, match="OAuth token"):
+        hook.exit("t")
+    assert time.monotonic() - started < 10
+    assert airship.received(EXIT_PATH) == []
 
 
 def test_token_answer_without_an_access_token_fails_clearly(airship):
