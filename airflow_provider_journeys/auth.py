@@ -18,7 +18,7 @@ from airflow_provider_journeys.exceptions import (
     JourneysStoppedError,
     JourneysUnavailableError,
 )
-from airflow_provider_journeys.resend import RetryBudget, certificate_rejected, retry_after_seconds
+from airflow_provider_journeys.resend import RetryBudget, retry_after_seconds, tls_refusal
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
@@ -79,11 +79,11 @@ class OAuthTokens:
                 )
             except requests.RequestException as err:
                 failure = f"{type(err).__name__}: {err}"
-                if certificate_rejected(err):
+                if (refusal := tls_refusal(err, self._settings.oauth_url)) is not None:
                     raise JourneysUnavailableError(
-                        f"Airship's token endpoint {self._settings.oauth_url}: its TLS certificate did not verify "
-                        f"({failure}); nothing was sent. Resending cannot fix this: check the connection's "
-                        "extra 'verify' (a CA bundle for a TLS proxy) or oauth_url."
+                        f"Airship's token endpoint {self._settings.oauth_url}: {refusal} ({failure}); nothing "
+                        "was sent. Check the connection's oauth_url, and extra 'verify' (a CA bundle for a TLS "
+                        "proxy)."
                     ) from None
             else:
                 if response.status_code == 200:

@@ -27,6 +27,7 @@ from airflow_provider_journeys.exceptions import (
     JourneysRateLimitError,
     JourneysUnavailableError,
 )
+from airflow_provider_journeys.transport import NothingSent
 
 TRIGGER_PATH = "/api/journeys/trigger"
 EXIT_PATH = "/api/journeys/exit"
@@ -89,12 +90,12 @@ class Resend:
     consequence: str
 
 
-def after_transport_error(endpoint: Endpoint, err: requests.RequestException) -> Resend:
-    """The verdict on a request that got no HTTP answer; raises when it must not be resent."""
+def after_transport_error(endpoint: Endpoint, err: requests.RequestException, url: str) -> Resend:
+    """The verdict on a request to ``url`` that got no HTTP answer; raises when it must not be resent."""
     reason = f"{type(err).__name__}: {err}"
-    if certificate_rejected(err):
+    if (refusal := tls_refusal(err, url)) is not None:
         raise JourneysUnavailableError(
-            f"POST {endpoint.path}: Airship's TLS certificate did not verify ({reason}); nothing was sent."
+            f"POST {endpoint.path}: {refusal} ({reason}); nothing was sent."
         ) from None
     if never_sent(err):
         return Resend(reason, None, JourneysUnavailableError, "Nothing was sent; Airflow may retry the task.")
@@ -145,21 +146,38 @@ def accepted_body(endpoint: Endpoint, response: requests.Response) -> dict[str, 
 
 
 def never_sent(err: requests.RequestException) -> bool:
-    """True for failures before the request left this machine: refused, DNS, connect timeout."""
-    if isinstance(err, requests.ConnectTimeout):
+    """True for failures before any of the request was written: refused, DNS, connect timeout, a failed
+    TLS handshake."""
+    if isinstance(err, NothingSent | requests.ConnectTimeout):
         return True
     cause = err.args[0] if err.args else None
     return isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
 
 
-def certificate_rejected(err: requests.RequestException) -> bool:
-    """True when TLS failed because the server's certificate did not verify: before anything was sent.
+def tls_refusal(err: requests.RequestException, url: str) -> str | None:
+    """Why the TLS handshake failed, when no resend can heal it: the certificate did not verify, or the
+    server does not speak TLS at all (an ``https://`` address of a plain-http server). None otherwise.
 
     Other TLS errors can also happen while reading the answer, after the request went out.
     """
     cause = err.args[0] if err.args else None
     reason = cause.reason if isinstance(cause, MaxRetryError) else None
-    return any(isinstance(arg, ssl.SSLCertVerificationError) for arg in getattr(reason, "args", ()))
+    for tls_error in getattr(reason, "args", ()):
+        if isinstance(tls_error, ssl.SSLCertVerificationError):
+            return "the server's TLS certificate did not verify; resending cannot fix this"
+        if isinstance(tls_error, ssl.SSLError) and tls_error.reason in _NOT_TLS_REASONS:
+            plain = "http://" + url.removeprefix("https://")
+            return (
+                f"the server at {url} does not speak TLS: it answered like plain HTTP (did you mean {plain}? "
+                "Plain http is allowed to this machine only); resending cannot fix this"
+            )
+    return None
+
+
+# What OpenSSL calls a handshake answered in plain text (the first bytes of "HTTP/1.1 400").
+_NOT_TLS_REASONS = frozenset(
+    {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE"}
+)
 
 
 def _after_possible_delivery(endpoint: Endpoint, reason: str) -> Resend:

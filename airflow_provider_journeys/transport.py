@@ -1,9 +1,15 @@
-"""The HTTP session every request to Airship goes through, and the deadline that bounds each request.
+"""The HTTP session every request to Airship goes through: the deadline that bounds each request, and
+whether a failed request was written at all.
 
 ``requests`` and urllib3 bound each socket operation, not a request: a server that sends its answer a byte
 at a time, each within the timeout, holds a call for as long as it likes. No maintained library offers a
 total deadline for a ``requests`` call, so it is written here: each read of an answer may wait only for
 the time left until the request's deadline.
+
+Nor do they say whether a failed request left this machine: urllib3 reports a failed TLS handshake and a
+TLS error while reading the answer alike. A trigger that surely was not sent may be resent; one that may
+have been must not. So the connection notes when it starts writing the request, and a failure before that
+is raised as :class:`NothingSent`.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import io
 import socket
 import time
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -28,8 +35,21 @@ if TYPE_CHECKING:
 
     from urllib3.poolmanager import PoolManager, ProxyManager
 
-# When the answer to the request this thread is sending must be complete (time.monotonic()).
-_DEADLINE: ContextVar[float | None] = ContextVar("journeys_request_deadline", default=None)
+
+class NothingSent(requests.ConnectionError):
+    """The request failed before any byte of it was written (connecting, the TLS handshake)."""
+
+
+@dataclass
+class _Attempt:
+    """The request this thread is sending: when its answer must be complete (time.monotonic()), and
+    whether any of it was written."""
+
+    deadline: float | None
+    written: bool = False
+
+
+_ATTEMPT: ContextVar[_Attempt | None] = ContextVar("journeys_request_attempt", default=None)
 
 
 def new_session(*, loopback: bool) -> requests.Session:
@@ -73,22 +93,35 @@ class _DeadlineAdapter(HTTPAdapter):
         self, request: requests.PreparedRequest, timeout: Any = None, **kwargs: Any
     ) -> requests.Response:
         read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
-        deadline = None if read_timeout is None else time.monotonic() + read_timeout
-        token = _DEADLINE.set(deadline)
+        attempt = _Attempt(None if read_timeout is None else time.monotonic() + read_timeout)
+        token = _ATTEMPT.set(attempt)
         try:
             return super().send(request, timeout=timeout, **kwargs)
+        except requests.ConnectionError as err:
+            if attempt.written:
+                raise
+            raise NothingSent(*err.args, request=err.request, response=err.response) from err
         finally:
-            _DEADLINE.reset(token)
+            _ATTEMPT.reset(token)
 
 
 class _DeadlineReads:
-    """A connection whose answer is read through :class:`_DeadlineSocket` when a deadline is set. The body is
-    read after the adapter returns, through the reader made here, so the deadline still holds."""
+    """A connection that notes when it starts writing a request, and whose answer is read through
+    :class:`_DeadlineSocket` when a deadline is set. The body is read after the adapter returns, through
+    the reader made here, so the deadline still holds."""
 
     sock: Any
 
+    def send(self, data: Any) -> None:
+        if self.sock is None:
+            self.connect()  # type: ignore[attr-defined]  # the handshake included: writes nothing of the request
+        if (attempt := _ATTEMPT.get()) is not None:
+            attempt.written = True
+        super().send(data)  # type: ignore[misc]
+
     def getresponse(self) -> Any:
-        deadline = _DEADLINE.get()
+        attempt = _ATTEMPT.get()
+        deadline = None if attempt is None else attempt.deadline
         real = self.sock
         if deadline is not None and real is not None:
             self.sock = _DeadlineSocket(real, deadline)

@@ -270,7 +270,7 @@ class JourneysHook(BaseHook):
                     allow_redirects=False,
                 )
             except requests.RequestException as err:
-                resend = after_transport_error(endpoint, err)
+                resend = after_transport_error(endpoint, err, url)
             except BaseException as interruption:
                 raise interrupted(endpoint, interruption) from interruption
             else:

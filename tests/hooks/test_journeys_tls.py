@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -176,5 +177,68 @@ def test_a_token_endpoint_whose_certificate_does_not_verify_fails_at_once(tls_ai
         JourneysHook().trigger({"segment": "s"}, "t")
     message = str(raised.value)
     assert "token endpoint" in message and "TLS certificate did not verify" in message
-    assert "attempts" not in message  # not the retried-three-times failure
+    assert "attempt(s)" not in message  # failed at once, not after resends
     assert tls_airship.requests == []
+
+
+class HandshakeDroppingServer:
+    """Accepts each connection and closes it before the TLS handshake completes: nothing can be sent."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server((LOOPBACK, 0))
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"https://{LOOPBACK}:{self.listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            raw.recv(1)  # the start of the ClientHello
+            raw.close()
+
+
+@pytest.mark.parametrize("call", ["trigger", "exit"])
+def test_https_to_a_plain_http_server_fails_at_once_naming_the_cause_and_nothing_as_possibly_sent(
+    airship, api_behind, call
+):
+    https_url = airship.url.replace("http://", "https://")
+    api_behind(https_url)
+    started = time.monotonic()
+    with pytest.raises(JourneysUnavailableError) as raised:
+        if call == "trigger":
+            JourneysHook().trigger({"segment": "s"}, "t")
+        else:
+            JourneysHook().exit("t")
+    assert time.monotonic() - started < 10  # the default budget is 300 s: nothing was resent
+    message = str(raised.value)
+    assert f"the server at {https_url}" in message and "does not speak TLS" in message
+    assert f"did you mean {airship.url}" in message and "nothing was sent" in message
+    assert "may or may not" not in message
+    assert [request.path for request in airship.requests] == ["/token"]
+
+
+def test_a_token_endpoint_that_does_not_speak_tls_fails_at_once(airship, set_connection):
+    connection = airship.connection()
+    connection["extra"]["oauth_url"] = airship.oauth_url.replace("http://", "https://")
+    set_connection(connection)
+    with pytest.raises(
+        JourneysUnavailableError, match=r"token endpoint .*does not speak TLS.*nothing was sent"
+    ):
+        JourneysHook().exit("t")
+    assert airship.requests == []
+
+
+def test_a_handshake_cut_short_counts_as_nothing_sent_so_even_a_trigger_is_resent(api_behind):
+    server = HandshakeDroppingServer()
+    api_behind(server.url)
+    with pytest.raises(JourneysUnavailableError, match="Nothing was sent") as raised:
+        JourneysHook(max_retry_wait=2).trigger({"segment": "s"}, "t")
+    assert "may or may not" not in str(raised.value)
+    assert server.connections >= 2  # resent: a trigger that was never written cannot enroll anyone
