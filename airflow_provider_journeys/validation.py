@@ -292,7 +292,7 @@ def _reason(error: ValidationError) -> str:
     if keyword == "enum" and "propertyNames" in error.relative_schema_path:
         return _unknown_key(value, rule)
     if keyword == "maxLength":
-        return f"{_shown(value)} is too long (at most {rule} characters)"
+        return f"{_shown(value)} is {len(value)} characters, too long (at most {rule} characters)"
     if keyword == "minLength":
         return f"{_shown(value)} is too short (at least {rule} character{'s' if rule != 1 else ''})"
     if keyword == "maxItems":
@@ -302,8 +302,10 @@ def _reason(error: ValidationError) -> str:
     if keyword == "minProperties":
         return f"is empty (at least {rule} key{'s' if rule != 1 else ''})"
     if keyword == "type":
-        expected = " or ".join(rule) if isinstance(rule, list) else rule
-        return f"{_shown(value)} has type {_json_type(value)}, expected {expected}"
+        types = rule if isinstance(rule, list) else [rule]
+        hint = _RENDERED_TO_TEXT if isinstance(value, str) and {"object", "array"} & set(types) else ""
+        expected = " or ".join(types)
+        return f"{_shown(value)} has type {_json_type(value)}, expected {expected}{hint}"
     return str(error.message)
 
 
@@ -314,6 +316,13 @@ def _unknown_key(key: str, allowed: list[str]) -> str:
     close = difflib.get_close_matches(key.lower(), by_lower, n=1)
     suggestion = f": did you mean {by_lower[close[0]]!r}?" if close else ""
     return f"unknown key {key!r}{suggestion} (allowed keys: {', '.join(allowed)})"
+
+
+# A template renders to a string unless the DAG renders native objects: the commonest cause of this error.
+_RENDERED_TO_TEXT = (
+    " (a template such as '{{ params.offer }}' renders to a string: pass the object itself, e.g. an upstream "
+    "task's output, or set render_template_as_native_obj=True on the DAG)"
+)
 
 
 def _reason_from_rule(value: Any, rule: str) -> str:

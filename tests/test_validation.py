@@ -123,7 +123,8 @@ def test_missing_triggering_id_is_rejected(kind):
 
 def test_entrance_id_of_65_characters_is_rejected_with_its_path_in_the_message():
     with pytest.raises(
-        JourneysPayloadError, match=r"\$\.entrance_id: 'e+…' is too long \(at most 64 characters\)"
+        JourneysPayloadError,
+        match=r"\$\.entrance_id: 'e+…' is 65 characters, too long \(at most 64 characters\)",
     ):
         validate_trigger_payload(body("trigger", entrance_id="e" * 65))
 
@@ -527,7 +528,7 @@ def test_a_deep_audience_is_refused_with_every_other_violation_reported(depth):
     else:
         assert violations[deepest].startswith("is nested too deeply (at most 254 levels")
     assert violations["$.triggering_id"] == "has 11 items (at most 10)"
-    assert "is too long" in violations["$.entrance_id"]
+    assert "is 65 characters, too long" in violations["$.entrance_id"]
     assert "reserved prefix 'ua_'" in violations["$.global_attributes.ua_x"]
 
 
@@ -542,6 +543,23 @@ def test_a_caller_deep_in_its_own_stack_still_gets_every_violation_or_at_worst_a
     assert [(path, reason[: len(typo[1])]) for path, reason in from_depth(near_the_limit)] == [typo]
     monkeypatch.setattr(validation, "_FRAMES_PER_LEVEL", 0)  # no room made for the check
     assert from_depth(near_the_limit) == [("$", "is nested too deeply to check against the schema")]
+
+
+@pytest.mark.parametrize(
+    ("payload", "path"),
+    [
+        pytest.param(body("trigger", global_attributes="{'offer': 'x'}"), "$.global_attributes", id="global-attributes"),
+        pytest.param(audience("{'segment': 's'}"), "$.audience", id="audience"),
+        pytest.param(audience({"and": "[{'tag': 't'}]"}), "$.audience.and", id="and-list"),
+    ],
+)  # fmt: skip
+def test_a_string_where_an_object_or_list_belongs_says_how_templates_render(payload, path):
+    assert_single_violation("trigger", payload, path, "pass the object itself")
+    assert "render_template_as_native_obj=True" in dict(violations_of("trigger", payload))[path]
+
+
+def test_a_string_where_a_number_belongs_gets_no_template_hint():
+    assert "render_template" not in str(violations_of("trigger", audience({"tag": 5})))
 
 
 class HidingDict(dict):

@@ -88,7 +88,8 @@ def test_a_payload_that_renders_invalid_fails_before_any_request(airship):
     )
     operator.render_template_fields(CONTEXT)
     with pytest.raises(
-        JourneysPayloadError, match=r"\$\.entrance_id: 'x+…' is too long \(at most 64 characters\)"
+        JourneysPayloadError,
+        match=r"\$\.entrance_id: 'x+…' is 65 characters, too long \(at most 64 characters\)",
     ):
         operator.execute(CONTEXT)
     assert airship.requests == []
