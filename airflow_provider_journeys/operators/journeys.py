@@ -83,7 +83,8 @@ class _JourneysOperator(BaseOperator):
     def dry_run_in_effect(self) -> bool:
         """The rendered ``dry_run`` argument, or the deployment's ``[journeys] dry_run`` when it is None."""
         if self.dry_run_setting is None:
-            return conf.getboolean(*DRY_RUN_CONFIG, fallback=False)
+            # Read as text, not with conf.getboolean: the setting takes the same words as the argument.
+            return _rendered_bool("[journeys] dry_run", conf.get(*DRY_RUN_CONFIG, fallback="False"))
         return _rendered_bool("dry_run", self.dry_run_setting)
 
     def _defer_waits_longer_than(self) -> float | None:

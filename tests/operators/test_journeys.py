@@ -216,6 +216,23 @@ def test_deployment_config_turns_dry_run_on_unless_the_operator_says_otherwise(a
     assert airship.accepted(EXIT_PATH) == [{"triggering_id": "seq"}]
 
 
+@pytest.mark.parametrize(
+    ("word", "dry"), [("yes", True), ("On", True), ("1", True), ("no", False), ("off", False)]
+)
+def test_the_deployment_setting_takes_the_same_words_as_the_argument(airship, monkeypatch, word, dry):
+    monkeypatch.setenv("AIRFLOW__JOURNEYS__DRY_RUN", word)
+    result = JourneysExitOperator(task_id="a", triggering_id="seq").execute({})
+    assert result.get("dry_run", False) is dry
+    assert len(airship.accepted(EXIT_PATH)) == (0 if dry else 1)
+
+
+def test_a_deployment_setting_that_is_neither_true_nor_false_is_an_error_naming_it(airship, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__JOURNEYS__DRY_RUN", "sometimes")
+    with pytest.raises(JourneysArgumentError, match=r"\[journeys\] dry_run is 'sometimes'"):
+        JourneysExitOperator(task_id="a", triggering_id="seq").execute({})
+    assert airship.requests == []
+
+
 def test_dry_run_that_renders_to_neither_true_nor_false_is_an_error(airship):
     operator = JourneysExitOperator(task_id="exit", triggering_id="seq", dry_run="maybe")
     with pytest.raises(JourneysArgumentError, match="dry_run is 'maybe'"):
