@@ -25,6 +25,7 @@ import zipfile
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import HeaderParser
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,8 @@ VENV_TIMEOUT_SECONDS = 60
 # A cold cache downloads Airflow and its ~150 dependencies; the whole install test must stay within ~4 min.
 INSTALL_TIMEOUT_SECONDS = 210
 AIRFLOW_CLI_TIMEOUT_SECONDS = 90
+# The Airflow release this suite runs on: a user's Airflow, in the README walk-through.
+RUNNING_AIRFLOW = metadata.version("apache-airflow")
 
 
 def source_version() -> str:
@@ -208,11 +211,13 @@ def test_wheel_metadata_has_the_airflow_provider_classifiers(wheel_metadata: Mes
     assert "Framework :: Apache Airflow :: Provider" in classifiers
 
 
-def test_wheel_metadata_links_the_documentation(wheel_metadata: Message) -> None:
-    urls = wheel_metadata.get_all("Project-URL") or []
-    documentation = [url for url in urls if url.partition(",")[0].strip() == "Documentation"]
-    assert len(documentation) == 1, f"expected one 'Project-URL: Documentation, ...', got {urls}"
-    assert documentation[0].partition(",")[2].strip().startswith("https://")
+def test_wheel_metadata_carries_the_readme_and_no_link_to_an_unpublished_page(
+    wheel_metadata: Message,
+) -> None:
+    # The README is the documentation's front door; until a release is published, no URL may lead nowhere.
+    assert wheel_metadata["Description-Content-Type"] == "text/markdown"
+    assert str(wheel_metadata.get_payload()).lstrip().startswith("# airflow-provider-journeys")
+    assert wheel_metadata.get_all("Project-URL") is None
 
 
 def test_wheel_declares_and_ships_the_apache_licence(
@@ -338,3 +343,89 @@ def test_installed_wheel_imports_the_operators_and_validates_with_its_own_schema
     assert probe["violations"] == [
         ["$.global_attributes.ua_x", "top-level keys must not start with the reserved prefix 'ua_'"]
     ]
+
+
+# --- the README, followed as written by a new user -------------------------------------------------------
+
+
+def readme_blocks(heading: str, language: str) -> list[str]:
+    """The ``language`` code blocks of the README section under ``## <heading>``, in order."""
+    section = (REPO_ROOT / "README.md").read_text().split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    blocks = section.split(f"```{language}\n")[1:]
+    return [block.split("```", 1)[0] for block in blocks]
+
+
+@pytest.fixture(scope="module")
+def airflow_first(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """A fresh virtualenv holding Airflow alone, at the release this test suite runs on: a user's Airflow
+    before the provider is installed."""
+    venv = tmp_path_factory.mktemp("users-airflow") / "venv"
+    workdir = tmp_path_factory.mktemp("users-workdir")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AIRFLOW", "PYTHON", "VIRTUAL_ENV"))
+    }
+    env.update(
+        AIRFLOW_HOME=str(tmp_path_factory.mktemp("users-airflow-home")),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        VIRTUAL_ENV=str(venv),
+    )
+    run([sys.executable, "-m", "venv", venv], cwd=workdir, env=env, timeout=VENV_TIMEOUT_SECONDS)
+    airflow = f"apache-airflow=={RUNNING_AIRFLOW}"
+    run(
+        [venv / "bin" / "python", "-m", "pip", "install", "--no-input", airflow],
+        cwd=workdir,
+        env=env,
+        timeout=INSTALL_TIMEOUT_SECONDS,
+    )
+    return Installed(venv=venv, env=env, workdir=workdir)
+
+
+def test_the_readme_install_keeps_the_users_airflow_and_its_quick_start_runs(
+    airflow_first: Installed, tmp_path: Path
+) -> None:
+    from airflow_provider_journeys.hooks.journeys import TRIGGER_PATH
+    from airflow_provider_journeys.testing import AirshipEmulator
+
+    checkout = tmp_path / "checkout"
+    copy_source_tree(checkout)  # a clone of the repository, as the README's install starts from
+    env = airflow_first.env
+    install = readme_blocks("Install", "bash")[0]
+    assert install.strip() == 'pip install . "apache-airflow==$(airflow version)"'
+    run(["bash", "-euc", install], cwd=checkout, env=env, timeout=INSTALL_TIMEOUT_SECONDS)
+    reported = run(
+        [airflow_first.venv / "bin" / "airflow", "version"],
+        cwd=airflow_first.workdir,
+        env=env,
+        timeout=AIRFLOW_CLI_TIMEOUT_SECONDS,
+    )
+    assert reported.strip().splitlines()[-1] == RUNNING_AIRFLOW
+
+    (quick_start,) = readme_blocks("Quick start", "python")
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "quick_start.py").write_text(quick_start)
+    with AirshipEmulator() as airship:
+        dag_env = {
+            **env,
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW_CONN_AIRSHIP_DEFAULT": json.dumps(airship.connection()),
+        }
+        airflow = airflow_first.venv / "bin" / "airflow"
+        run(
+            [airflow, "db", "migrate"],
+            cwd=airflow_first.workdir,
+            env=dag_env,
+            timeout=AIRFLOW_CLI_TIMEOUT_SECONDS,
+        )
+        run(
+            [airflow, "dags", "test", "example_journeys_daily_enroll", "2026-11-27"],
+            cwd=airflow_first.workdir,
+            env=dag_env,
+            timeout=AIRFLOW_CLI_TIMEOUT_SECONDS,
+        )
+        (enrolled,) = airship.accepted(TRIGGER_PATH)
+    assert enrolled["audience"] == {"segment": "new-signups-last-24h"}
+    assert enrolled["entrance_id"] == "daily-20261127"
