@@ -257,30 +257,36 @@ class Installed:
 @pytest.fixture(scope="module")
 def installed(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Installed:
     """The built wheel pip-installed, with its dependencies, into a new virtualenv of its own."""
-    venv = tmp_path_factory.mktemp("fresh") / "venv"
-    workdir = tmp_path_factory.mktemp("workdir")  # cwd for everything run there: not the source tree
-    airflow_home = tmp_path_factory.mktemp("airflow-home")
+    started = time.monotonic()
+    venv = fresh_venv(tmp_path_factory, "fresh", built.wheel)
+    # Shown with `pytest -rP`: the cost of this check (pip's cache makes repeat runs faster).
+    print(f"fresh virtualenv + pip install of {built.wheel.name}: {time.monotonic() - started:.1f}s")
+    return venv
+
+
+def fresh_venv(tmp_path_factory: pytest.TempPathFactory, name: str, requirement: str | Path) -> Installed:
+    """A new virtualenv with ``requirement`` pip-installed, an AIRFLOW_HOME of its own, and an environment
+    free of the caller's Airflow and Python settings."""
+    venv = tmp_path_factory.mktemp(name) / "venv"
+    workdir = tmp_path_factory.mktemp(f"{name}-workdir")  # cwd for everything run there: not the source tree
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("AIRFLOW", "PYTHON", "VIRTUAL_ENV"))
     }
     env.update(
-        AIRFLOW_HOME=str(airflow_home),
+        AIRFLOW_HOME=str(tmp_path_factory.mktemp(f"{name}-airflow-home")),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
         VIRTUAL_ENV=str(venv),
     )
-    started = time.monotonic()
     run([sys.executable, "-m", "venv", venv], cwd=workdir, env=env, timeout=VENV_TIMEOUT_SECONDS)
     run(
-        [venv / "bin" / "python", "-m", "pip", "install", "--no-input", built.wheel],
+        [venv / "bin" / "python", "-m", "pip", "install", "--no-input", requirement],
         cwd=workdir,
         env=env,
         timeout=INSTALL_TIMEOUT_SECONDS,
     )
-    # Shown with `pytest -rP`: the cost of this check (pip's cache makes repeat runs faster).
-    print(f"fresh virtualenv + pip install of {built.wheel.name}: {time.monotonic() - started:.1f}s")
     return Installed(venv=venv, env=env, workdir=workdir)
 
 
@@ -359,28 +365,7 @@ def readme_blocks(heading: str, language: str) -> list[str]:
 def airflow_first(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     """A fresh virtualenv holding Airflow alone, at the release this test suite runs on: a user's Airflow
     before the provider is installed."""
-    venv = tmp_path_factory.mktemp("users-airflow") / "venv"
-    workdir = tmp_path_factory.mktemp("users-workdir")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AIRFLOW", "PYTHON", "VIRTUAL_ENV"))
-    }
-    env.update(
-        AIRFLOW_HOME=str(tmp_path_factory.mktemp("users-airflow-home")),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-        VIRTUAL_ENV=str(venv),
-    )
-    run([sys.executable, "-m", "venv", venv], cwd=workdir, env=env, timeout=VENV_TIMEOUT_SECONDS)
-    airflow = f"apache-airflow=={RUNNING_AIRFLOW}"
-    run(
-        [venv / "bin" / "python", "-m", "pip", "install", "--no-input", airflow],
-        cwd=workdir,
-        env=env,
-        timeout=INSTALL_TIMEOUT_SECONDS,
-    )
-    return Installed(venv=venv, env=env, workdir=workdir)
+    return fresh_venv(tmp_path_factory, "users-airflow", f"apache-airflow=={RUNNING_AIRFLOW}")
 
 
 def test_the_readme_install_keeps_the_users_airflow_and_its_quick_start_runs(

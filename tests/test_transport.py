@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from loopback_servers import LoopbackServer, read_request
 
 from airflow_provider_journeys.exceptions import (
     JourneysOutcomeUnknownError,
@@ -26,46 +26,22 @@ ANSWER = (
 )
 
 
-class DripServer:
+class DripServer(LoopbackServer):
     """Reads each request, then sends a valid answer a byte at a time, each byte within any read timeout.
     ``fast_head`` sends the status line and headers at once and drips only the body."""
 
     def __init__(self, *, fast_head: bool) -> None:
         self.fast_head = fast_head
-        self.listener = socket.create_server(("127.0.0.1", 0))
         self.requests: list[bytes] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def close(self) -> None:
-        self.listener.close()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(client,), daemon=True).start()
-
-    def _answer(self, client: socket.socket) -> None:
-        with client:
-            request = b""
-            while b"\r\n\r\n" not in request:
-                request += client.recv(65536)
-            self.requests.append(request)
-            start = ANSWER.index(b"\r\n\r\n") + 4 if self.fast_head else 0
-            try:
-                client.sendall(ANSWER[:start])
-                for index in range(start, len(ANSWER)):
-                    client.sendall(ANSWER[index : index + 1])
-                    time.sleep(0.5)
-            except OSError:
-                return
+    def handle(self, connection: socket.socket) -> None:
+        self.requests.append(read_request(connection))
+        start = ANSWER.index(b"\r\n\r\n") + 4 if self.fast_head else 0
+        connection.sendall(ANSWER[:start])
+        for index in range(start, len(ANSWER)):
+            connection.sendall(ANSWER[index : index + 1])
+            time.sleep(0.5)
 
 
 @pytest.fixture(params=[False, True], ids=["dripped-head", "dripped-body"])

@@ -6,7 +6,6 @@ import datetime
 import ipaddress
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from loopback_servers import LoopbackServer, read_request
 
 from airflow_provider_journeys.exceptions import JourneysOutcomeUnknownError, JourneysUnavailableError
 from airflow_provider_journeys.hooks.journeys import JourneysHook
@@ -53,52 +53,22 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class BrokenTlsServer:
+class BrokenTlsServer(LoopbackServer):
     """Reads each whole request over TLS, then answers with a corrupt TLS record instead of HTTP."""
+
+    scheme = "https"
 
     def __init__(self, cert_path: Path, key_path: Path) -> None:
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(cert_path, key_path)
-        self.listener = socket.create_server((LOOPBACK, 0))
         self.received: list[bytes] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"https://{LOOPBACK}:{self.listener.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                raw, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                with self.context.wrap_socket(raw, server_side=True) as tls:
-                    self.received.append(self._read_request(tls))
-                    # An application-data record that cannot decrypt: the client's read fails mid-stream.
-                    raw.sendall(b"\x17\x03\x03\x00\x20" + b"\x00" * 32)
-            except (ssl.SSLError, OSError):
-                continue  # the client refused our certificate
-
-    @staticmethod
-    def _read_request(tls: ssl.SSLSocket) -> bytes:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += tls.recv(65536)
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":")[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length")
-        )
-        while len(body) < length:
-            body += tls.recv(65536)
-        return body
-
-    def close(self) -> None:
-        self.listener.close()
+    def handle(self, connection: socket.socket) -> None:
+        with self.context.wrap_socket(connection, server_side=True) as tls:
+            self.received.append(read_request(tls).partition(b"\r\n\r\n")[2])
+            # An application-data record that cannot decrypt: the client's read fails mid-stream.
+            connection.sendall(b"\x17\x03\x03\x00\x20" + b"\x00" * 32)
 
 
 @pytest.fixture
@@ -181,27 +151,18 @@ def test_a_token_endpoint_whose_certificate_does_not_verify_fails_at_once(tls_ai
     assert tls_airship.requests == []
 
 
-class HandshakeDroppingServer:
-    """Accepts each connection and closes it before the TLS handshake completes: nothing can be sent."""
+class HandshakeDroppingServer(LoopbackServer):
+    """Closes each connection before the TLS handshake completes: nothing can be sent."""
+
+    scheme = "https"
 
     def __init__(self) -> None:
-        self.listener = socket.create_server((LOOPBACK, 0))
         self.connections = 0
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"https://{LOOPBACK}:{self.listener.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                raw, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            raw.recv(1)  # the start of the ClientHello
-            raw.close()
+    def handle(self, connection: socket.socket) -> None:
+        self.connections += 1
+        connection.recv(1)  # the start of the ClientHello
 
 
 @pytest.mark.parametrize("call", ["trigger", "exit"])
