@@ -12,7 +12,7 @@ from airflow.sdk import DAG
 
 from airflow_provider_journeys.operators.journeys import JourneysTriggerOperator
 
-# The API Entrance trigger id shown in the Sequence's trigger settings in the Airship dashboard.
+# The id of the Sequence's API Entrance trigger (docs/connection.md#ids-from-airship).
 WELCOME_SEQUENCE_TRIGGER = "1fd202ca-9deb-4372-b052-dff0516f9518"
 
 with DAG(
