@@ -144,7 +144,7 @@ def test_deployment_wide_dry_run_runs_the_dag_and_sends_nothing(emulator):
     )
     assert_succeeded(result)
     assert "Dry run, nothing sent: POST /api/journeys/trigger" in result.stdout + result.stderr
-    assert '"entrance_id":"daily-20261127"' in result.stdout + result.stderr
+    assert "entrance_id 'daily-20261127'" in result.stdout + result.stderr
     assert emulator.requests == []
 
 
