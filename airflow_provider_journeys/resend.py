@@ -158,8 +158,11 @@ def tls_refusal(err: requests.RequestException, url: str) -> str | None:
     """Why the TLS handshake failed, when no resend can heal it: the certificate did not verify, or the
     server does not speak TLS at all (an ``https://`` address of a plain-http server). None otherwise.
 
-    Other TLS errors can also happen while reading the answer, after the request went out.
+    Only a failure before any of the request was written counts: the same TLS errors can come while the
+    answer is read, after the request went out (a middlebox answering in plain text, say).
     """
+    if not isinstance(err, NothingSent):
+        return None
     cause = err.args[0] if err.args else None
     reason = cause.reason if isinstance(cause, MaxRetryError) else None
     for tls_error in getattr(reason, "args", ()):

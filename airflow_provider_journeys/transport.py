@@ -55,8 +55,8 @@ _ATTEMPT: ContextVar[_Attempt | None] = ContextVar("journeys_request_attempt", d
 def new_session(*, loopback: bool) -> requests.Session:
     """A session whose every request ends by its ``timeout`` (connecting may take as long again)."""
     session = requests.Session()
-    # No transport retries inside urllib3: failures before sending then come back wrapped in
-    # MaxRetryError and failures after sending come back bare, which is what resend.never_sent() relies on.
+    # No transport retries inside urllib3: each attempt sends the request once at most, and the resend rules
+    # (resend.py) alone decide on another, knowing from NothingSent whether any of it was written.
     adapter = _DeadlineAdapter(
         max_retries=Retry(total=0, read=False, redirect=False), pool_maxsize=MAX_CONCURRENCY
     )
@@ -112,10 +112,20 @@ class _DeadlineReads:
 
     sock: Any
 
+    _connecting = False
+
+    def connect(self) -> None:
+        # Through a proxy, connecting writes a CONNECT request; it is not the request to Airship.
+        self._connecting = True
+        try:
+            super().connect()  # type: ignore[misc]
+        finally:
+            self._connecting = False
+
     def send(self, data: Any) -> None:
         if self.sock is None:
-            self.connect()  # type: ignore[attr-defined]  # the handshake included: writes nothing of the request
-        if (attempt := _ATTEMPT.get()) is not None:
+            self.connect()  # the TLS handshake included: writes nothing of the request
+        if not self._connecting and (attempt := _ATTEMPT.get()) is not None:
             attempt.written = True
         super().send(data)  # type: ignore[misc]
 

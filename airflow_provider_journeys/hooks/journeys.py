@@ -34,6 +34,7 @@ from airflow_provider_journeys.resend import (
     TRIGGER_PATH,
     VERDICTS,
     Endpoint,
+    Resend,
     RetryBudget,
     accepted_body,
     after_status,
@@ -254,45 +255,25 @@ class JourneysHook(BaseHook):
         stop = self._stop if stop is None else stop
         url = f"{self.settings.base_url}{endpoint.path}"
         budget = RetryBudget(self.max_retry_wait, stop)
-        refreshed_token = False
+        may_refresh_token = True
         while True:
             token = self.tokens.get(budget)
             if stop.is_set():
                 raise JourneysStoppedError(f"POST {endpoint.path}: the task was stopped; nothing was sent.")
             try:
-                response = self.session.post(
-                    url,
-                    data=body,
-                    headers=self._headers(token),
-                    timeout=self.settings.timeout,
-                    # Per request, so that REQUESTS_CA_BUNDLE cannot override the connection's choice.
-                    verify=self.settings.verify,
-                    allow_redirects=False,
+                outcome = self._attempt(
+                    endpoint, url, body, token, summary, may_refresh_token=may_refresh_token
                 )
-            except requests.RequestException as err:
-                resend = after_transport_error(endpoint, err, url)
-            except BaseException as interruption:
+            except VERDICTS:
+                raise
+            except BaseException as interruption:  # from the request's start to its verdict, with no gap
                 raise interrupted(endpoint, interruption) from interruption
-            else:
-                try:
-                    if response.status_code == 401 and not refreshed_token:
-                        log.warning(
-                            "POST %s answered 401; fetching a new token and resending once", endpoint.path
-                        )
-                        self.tokens.invalidate(token)
-                        refreshed_token = True
-                        continue
-                    if 200 <= response.status_code < 300:
-                        answer = accepted_body(endpoint, response)
-                        if (described := self._described(body, summary)) is not None:
-                            log.info("POST %s answered %s: %s", url, response.status_code, described)
-                        return answer
-                    _log_failed_response(endpoint.path, response)
-                    resend = after_status(endpoint, response)
-                except VERDICTS:
-                    raise
-                except BaseException as interruption:  # while reading an answer Airship may have acted on
-                    raise interrupted(endpoint, interruption) from interruption
+            if isinstance(outcome, dict):
+                return outcome
+            if outcome is None:
+                may_refresh_token = False
+                continue
+            resend = outcome
             wait = budget.next_wait(resend.requested_wait)
             if wait is None:
                 raise budget.exhausted(endpoint, resend)
@@ -304,6 +285,42 @@ class JourneysHook(BaseHook):
             log.warning("POST %s: %s; resending in %.1f s", endpoint.path, resend.reason, wait)
             if not budget.wait(wait):
                 raise budget.stopped(endpoint, resend)
+
+    def _attempt(
+        self,
+        endpoint: Endpoint,
+        url: str,
+        body: bytes,
+        token: str,
+        summary: str | None,
+        *,
+        may_refresh_token: bool,
+    ) -> dict[str, Any] | Resend | None:
+        """One POST and its verdict: Airship's answer, how to resend, or None to resend at once with a new
+        token; raises when the failure must not be resent."""
+        try:
+            response = self.session.post(
+                url,
+                data=body,
+                headers=self._headers(token),
+                timeout=self.settings.timeout,
+                # Per request, so that REQUESTS_CA_BUNDLE cannot override the connection's choice.
+                verify=self.settings.verify,
+                allow_redirects=False,
+            )
+        except requests.RequestException as err:
+            return after_transport_error(endpoint, err, url)
+        if response.status_code == 401 and may_refresh_token:
+            log.warning("POST %s answered 401; fetching a new token and resending once", endpoint.path)
+            self.tokens.invalidate(token)
+            return None
+        if 200 <= response.status_code < 300:
+            answer = accepted_body(endpoint, response)
+            if (described := self._described(body, summary)) is not None:
+                log.info("POST %s answered %s: %s", url, response.status_code, described)
+            return answer
+        _log_failed_response(endpoint.path, response)
+        return after_status(endpoint, response)
 
     def _headers(self, token: str) -> dict[str, str]:
         return {

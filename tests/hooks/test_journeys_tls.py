@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
+import select
 import socket
 import ssl
 import time
@@ -22,6 +24,8 @@ from airflow_provider_journeys.hooks.journeys import JourneysHook
 from airflow_provider_journeys.testing import AirshipEmulator
 
 LOOPBACK = "127.0.0.1"
+# A name that is not loopback, reached only through the test's own proxy on 127.0.0.1.
+REMOTE_NAME = "journeys.test"
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +42,12 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(hours=1))
         .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(LOOPBACK)), x509.DNSName(REMOTE_NAME)]
+            ),
+            False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256())
     )
@@ -53,27 +62,34 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+# An application-data record that cannot decrypt: the client's read fails mid-stream.
+CORRUPT_RECORD = b"\x17\x03\x03\x00\x20" + b"\x00" * 32
+# Plain text where TLS records belong, as from a middlebox: to OpenSSL, the same error as a server that
+# does not speak TLS at all, but after the request was written.
+PLAIN_TEXT_ANSWER = b'HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{"ok": true}'
+
+
 class BrokenTlsServer(LoopbackServer):
-    """Reads each whole request over TLS, then answers with a corrupt TLS record instead of HTTP."""
+    """Reads each whole request over TLS, then answers with ``answer`` written under the TLS layer."""
 
     scheme = "https"
 
-    def __init__(self, cert_path: Path, key_path: Path) -> None:
+    def __init__(self, cert_path: Path, key_path: Path, answer: bytes = CORRUPT_RECORD) -> None:
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(cert_path, key_path)
+        self.answer = answer
         self.received: list[bytes] = []
         super().__init__()
 
     def handle(self, connection: socket.socket) -> None:
         with self.context.wrap_socket(connection, server_side=True) as tls:
             self.received.append(read_request(tls).partition(b"\r\n\r\n")[2])
-            # An application-data record that cannot decrypt: the client's read fails mid-stream.
-            connection.sendall(b"\x17\x03\x03\x00\x20" + b"\x00" * 32)
+            os.write(tls.fileno(), self.answer)  # the raw socket, past the TLS layer
 
 
-@pytest.fixture
-def tls_server(certificate: tuple[Path, Path]) -> Iterator[BrokenTlsServer]:
-    server = BrokenTlsServer(*certificate)
+@pytest.fixture(params=[CORRUPT_RECORD, PLAIN_TEXT_ANSWER], ids=["corrupt-record", "plain-text-answer"])
+def tls_server(certificate: tuple[Path, Path], request: pytest.FixtureRequest) -> Iterator[BrokenTlsServer]:
+    server = BrokenTlsServer(*certificate, answer=request.param)
     yield server
     server.close()
 
@@ -203,3 +219,60 @@ def test_a_handshake_cut_short_counts_as_nothing_sent_so_even_a_trigger_is_resen
         JourneysHook(max_retry_wait=2).trigger({"segment": "s"}, "t")
     assert "may or may not" not in str(raised.value)
     assert server.connections >= 2  # resent: a trigger that was never written cannot enroll anyone
+
+
+class TunnellingProxy(LoopbackServer):
+    """An HTTP CONNECT proxy that tunnels its first connection to ``port`` on 127.0.0.1 (the token fetch),
+    and answers every later CONNECT with 200, then drops the tunnel before the TLS handshake."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.tunnels = 0
+        super().__init__()
+
+    def handle(self, connection: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += connection.recv(4096)
+        self.tunnels += 1
+        connection.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        if self.tunnels == 1:
+            with socket.create_connection((LOOPBACK, self.port)) as upstream:
+                self._pipe(connection, upstream)
+
+    @staticmethod
+    def _pipe(client: socket.socket, upstream: socket.socket) -> None:
+        while True:
+            ready, _, _ = select.select([client, upstream], [], [], 5)
+            for side in ready:
+                data = side.recv(65536)
+                if not data:
+                    return
+                (upstream if side is client else client).sendall(data)
+            if not ready:
+                return
+
+
+def test_a_tunnel_dropped_before_the_handshake_counts_as_nothing_sent_so_a_trigger_is_resent(
+    certificate, set_connection, monkeypatch
+):
+    with AirshipEmulator(certificate=certificate) as airship:
+        port = int(airship.url.rsplit(":", 1)[1])
+        proxy = TunnellingProxy(port)
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        connection = airship.connection()
+        connection["host"] = f"https://{REMOTE_NAME}:{port}"
+        connection["extra"].update(
+            oauth_url=f"https://{REMOTE_NAME}:{port}/token", verify=str(certificate[0])
+        )
+        set_connection(connection)
+        hook = JourneysHook(max_retry_wait=2)
+        hook.tokens.get()  # through the first tunnel
+        hook.session.close()  # the trigger opens a tunnel of its own
+        with pytest.raises(JourneysUnavailableError, match="Nothing was sent") as raised:
+            hook.trigger({"segment": "s"}, "t")
+        assert "may or may not" not in str(raised.value)
+        assert proxy.tunnels >= 3  # resent: the proxy's CONNECT is not the trigger
+        assert airship.received("/api/journeys/trigger") == []
