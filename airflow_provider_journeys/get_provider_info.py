@@ -113,7 +113,8 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "timeout": {
                         "label": "Timeout (seconds)",
-                        "description": "Seconds to wait for each HTTP request.",
+                        "description": "Seconds each HTTP request may take, from its start to the last byte "
+                        "of the answer.",
                         "schema": {"type": "number", "default": 30},
                     },
                 },
