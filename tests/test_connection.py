@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import socket
-import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from loopback_servers import LoopbackServer
 
 from airflow_provider_journeys.exceptions import JourneysConnectionConfigError
 from airflow_provider_journeys.hooks.journeys import JourneysHook
@@ -349,34 +349,15 @@ def test_a_connection_half_on_this_machine_is_refused_naming_both_fields(
     assert airship.requests == []
 
 
-class RecordingProxy:
-    """A loopback listener standing in for a proxy: it records every connection and answers nothing."""
+class RecordingProxy(LoopbackServer):
+    """A loopback listener standing in for a proxy: it counts every connection and answers nothing."""
 
     def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.server.settimeout(0.1)
         self.connections = 0
-        self.running = True
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.getsockname()[1]}"
-
-    def _accept(self) -> None:
-        while self.running:
-            try:
-                client, _ = self.server.accept()
-            except TimeoutError:
-                continue
-            self.connections += 1
-            client.close()
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join()
-        self.server.close()
+    def handle(self, connection: socket.socket) -> None:
+        self.connections += 1
 
 
 def test_loopback_traffic_never_goes_through_a_proxy_variable(airship, monkeypatch):
