@@ -40,7 +40,11 @@ _FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
 
 class _JourneysOperator(BaseOperator):
-    """What every Journeys operator takes: the connection, the retry budget and dry runs; and its hook."""
+    """What every Journeys operator takes: the connection, the retry budget, dry runs and body logging; and
+    its hook."""
+
+    # Each operator's template_fields ends with these.
+    template_fields: Sequence[str] = ("airship_conn_id", "dry_run_setting", "log_body")
 
     # Exits are always resent; _EnrollingOperator makes this an argument of the operators that trigger.
     retry_server_errors = False
@@ -177,9 +181,7 @@ class JourneysTriggerOperator(_EnrollingOperator, _DeferrableOperator):
         "triggering_id",
         "entrance_id",
         "global_attributes",
-        "airship_conn_id",
-        "dry_run_setting",
-        "log_body",
+        *_JourneysOperator.template_fields,
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "audience": "json",
@@ -235,13 +237,7 @@ class JourneysExitOperator(_DeferrableOperator):
     :param defer_waits_longer_than: The shortest wait worth deferring for, in seconds.
     """
 
-    template_fields: Sequence[str] = (
-        "triggering_id",
-        "entrance_id",
-        "airship_conn_id",
-        "dry_run_setting",
-        "log_body",
-    )
+    template_fields: Sequence[str] = ("triggering_id", "entrance_id", *_JourneysOperator.template_fields)
     template_fields_renderers: ClassVar[dict[str, str]] = {"triggering_id": "json"}
     ui_color = "#ffe0c8"
 
@@ -304,9 +300,7 @@ class JourneysBatchTriggerOperator(_EnrollingOperator):
         "triggering_id",
         "entrance_id",
         "global_attributes",
-        "airship_conn_id",
-        "dry_run_setting",
-        "log_body",
+        *_JourneysOperator.template_fields,
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "ids": "json",
