@@ -142,7 +142,9 @@ def _region(conn: Connection, extra: dict[str, Any]) -> str:
 
 
 def _timeout(conn: Connection, extra: dict[str, Any]) -> float:
-    raw = extra.get("timeout", DEFAULT_TIMEOUT_SECONDS)
+    raw = extra.get("timeout")
+    if raw is None or raw == "":  # left empty in the connection form: the default
+        return DEFAULT_TIMEOUT_SECONDS
     try:
         # URI-form connections deliver every extra as a string; a JSON true is not a number of seconds.
         timeout = float("nan") if isinstance(raw, bool) else float(raw)

@@ -86,7 +86,8 @@ def get_provider_info() -> dict[str, Any]:
                     "region": {
                         "label": "Region",
                         "description": "Airship site: us or eu. Picks the default API and token URLs.",
-                        "schema": {"type": "string", "enum": ["us", "eu"], "default": "us"},
+                        # Optional fields allow null: the connection form marks a field required otherwise.
+                        "schema": {"type": ["string", "null"], "enum": ["us", "eu", None], "default": "us"},
                     },
                     "private_key": {
                         "label": "Private key (PEM)",
@@ -97,7 +98,7 @@ def get_provider_info() -> dict[str, Any]:
                     "scope": {
                         "label": "Scope",
                         "description": "OAuth scope to request; the Journeys API needs jny.",
-                        "schema": {"type": "string", "default": "jny"},
+                        "schema": {"type": ["string", "null"], "default": "jny"},
                     },
                     "oauth_url": {
                         "label": "OAuth token URL",
@@ -115,7 +116,7 @@ def get_provider_info() -> dict[str, Any]:
                         "label": "Timeout (seconds)",
                         "description": "Seconds each HTTP request may take, from its start to the last byte "
                         "of the answer.",
-                        "schema": {"type": "number", "default": 30},
+                        "schema": {"type": ["number", "null"], "default": 30},
                     },
                 },
             }

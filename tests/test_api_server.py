@@ -221,12 +221,16 @@ def test_connection_form_shows_every_airship_extra_field_with_label_description_
         assert field["description"] == declared[name]["description"], name
 
     # The form's initial value is the schema default.
-    assert extra_fields["region"]["schema"]["enum"] == ["us", "eu"]
+    # Optional fields allow null, so the form does not mark them required; the client id is required.
+    for name in ("region", "scope", "timeout", "private_key", "oauth_url", "verify"):
+        assert "null" in extra_fields[name]["schema"]["type"], name
+    assert extra_fields["client_id"]["schema"]["type"] == "string"
+    assert extra_fields["region"]["schema"]["enum"] == ["us", "eu", None]
     assert extra_fields["region"]["schema"]["default"] == "us"
     assert extra_fields["region"]["value"] == "us"
     assert extra_fields["scope"]["schema"]["default"] == "jny"
     assert extra_fields["scope"]["value"] == "jny"
-    assert extra_fields["timeout"]["schema"]["type"] == "number"
+    assert extra_fields["timeout"]["schema"]["type"] == ["number", "null"]
     assert extra_fields["timeout"]["schema"]["default"] == 30
     assert extra_fields["timeout"]["value"] == 30
     assert extra_fields["client_id"]["value"] is None

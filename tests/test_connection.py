@@ -217,7 +217,15 @@ def test_a_missing_or_unknown_field_is_named_in_the_error(config_error, conn, na
     assert [name for name in named if name not in message] == []
 
 
-@pytest.mark.parametrize("timeout", ["abc", "", 0, "0", -1, "-2.5", "nan", "inf"])
+def test_optional_fields_left_empty_in_the_connection_form_take_their_defaults(settings_of):
+    conn = connection()
+    conn["extra"].update(region=None, scope=None, timeout=None, oauth_url=None, verify=None)
+    settings = settings_of(conn)
+    assert (settings.scope, settings.timeout) == ("jny", 30.0)
+    assert settings.base_url == "https://api.asnapius.com"
+
+
+@pytest.mark.parametrize("timeout", ["abc", 0, "0", -1, "-2.5", "nan", "inf"])
 def test_a_timeout_that_is_not_a_positive_number_is_refused(config_error, timeout):
     assert "timeout" in config_error(connection(extra={"timeout": timeout}))
 

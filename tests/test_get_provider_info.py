@@ -46,7 +46,7 @@ def test_connection_form_relabels_hides_and_adds_the_airship_fields():
     for field in ("client_id", "region", "private_key", "scope", "oauth_url", "timeout"):
         assert f"extra__airship__{field}" in widgets
     assert widgets["extra__airship__private_key"].is_sensitive
-    assert widgets["extra__airship__region"].field["schema"]["enum"] == ["us", "eu"]
+    assert widgets["extra__airship__region"].field["schema"]["enum"] == ["us", "eu", None]
 
 
 def test_get_provider_info_module_imports_nothing_heavy():
