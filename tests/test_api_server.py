@@ -353,6 +353,22 @@ def test_test_connection_button_with_a_wrong_client_secret_says_the_credentials_
     assert [(request.path, request.status) for request in emulator.requests] == [(TOKEN_PATH, 401)]
 
 
+def test_test_connection_button_names_the_missing_field_not_the_random_id_of_its_copy(api_server, emulator):
+    create_client_secret_connection(api_server, "airship_no_client_id", emulator)
+    stored = api_server.get("/api/v2/connections/airship_no_client_id").json()
+    extra = json.loads(stored["extra"])
+    del extra["client_id"]
+
+    response = api_server.post("/api/v2/connections/test", {**stored, "extra": json.dumps(extra)})
+
+    assert response.status_code == 200, f"{response.text}\n{api_server.log_tail()}"
+    outcome = response.json()
+    assert outcome["status"] is False
+    assert outcome["message"].startswith("The connection is missing extra 'client_id'")
+    assert "Connection '" not in outcome["message"]
+    assert emulator.requests == []
+
+
 def test_private_key_pasted_into_the_single_line_secret_field_still_gets_a_token(
     api_server, emulator, private_key_pem
 ):

@@ -23,6 +23,7 @@ from airflow_provider_journeys.defaults import (
 )
 from airflow_provider_journeys.exceptions import (
     JourneysArgumentError,
+    JourneysConnectionConfigError,
     JourneysStoppedError,
     JourneysWaitRequested,
 )
@@ -214,6 +215,8 @@ class JourneysHook(BaseHook):
         """Fetch an OAuth token and nothing else: proves the credentials without touching any Sequence."""
         try:
             self.tokens.get()
+        except JourneysConnectionConfigError as err:
+            return False, _about_the_connection(str(err), self.airship_conn_id)
         except Exception as err:
             return False, str(err)
         return (
@@ -329,6 +332,13 @@ class JourneysHook(BaseHook):
             "Content-Type": "application/json",
             "X-UA-Appkey": self.settings.app_key,
         }
+
+
+def _about_the_connection(message: str, conn_id: str) -> str:
+    """``message`` without the connection's id: the UI's Test button tests a copy under a random id, which
+    would only puzzle the reader; the field named in the message is what counts."""
+    named = f"Connection {conn_id!r}"
+    return message.replace(f"{named}: ", "").replace(f"{named} ", "The connection ")
 
 
 def _required_bool(name: str, value: object) -> bool:

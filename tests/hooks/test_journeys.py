@@ -504,6 +504,27 @@ def test_test_connection_fetches_a_token_and_calls_no_journeys_endpoint(airship)
     assert [r.path for r in airship.requests] == ["/token"]
 
 
+@pytest.mark.parametrize(
+    ("drop", "expected"),
+    [
+        ("client_id", "The connection is missing extra 'client_id'"),
+        ("region", "extra 'region' is 'mars'; it must be one of: us, eu"),
+    ],
+)
+def test_test_connection_names_the_field_not_the_connection_id(airship, set_connection, drop, expected):
+    connection = airship.connection()
+    if drop == "client_id":
+        del connection["extra"]["client_id"]
+    else:
+        connection["extra"]["region"] = "mars"
+    set_connection(connection, conn_id="yflXw6H7")  # as the UI's Test button names its copy
+    ok, message = JourneysHook("yflXw6H7").test_connection()
+    assert ok is False
+    assert message.startswith(expected)
+    assert "yflXw6H7" not in message
+    assert airship.requests == []
+
+
 def test_test_connection_reports_wrong_credentials(emulator, set_connection):
     connection = emulator.connection()
     connection["password"] = "wrong-secret"
