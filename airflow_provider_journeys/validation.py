@@ -128,7 +128,8 @@ def _every_violation(kind: PayloadKind, payload: Any) -> tuple[list[tuple[str, s
     not_json = list(itertools.islice(_non_json_values(payload, "$", ()), MAX_VIOLATIONS))
     body = None
     if not_json:
-        sent = payload  # nothing can be sent: the schema judges the value as given
+        # Nothing can be sent: the schema judges the value as given, cut where it is nested too deeply.
+        sent = _within_nesting(payload)
     else:
         try:
             body = orjson.dumps(payload, option=_ENCODING)
@@ -138,7 +139,7 @@ def _every_violation(kind: PayloadKind, payload: Any) -> tuple[list[tuple[str, s
             # Only a mapping that hides what it holds, or an orjson.Fragment of bad JSON, gets here.
             return [("$", f"cannot be encoded as JSON: {refused}")], None
     # Checking stops after MAX_VIOLATIONS: a million broken ids would take seconds and megabytes to list.
-    errors = itertools.islice(_validator(kind).iter_errors(_within_nesting(sent)), MAX_VIOLATIONS)
+    errors = itertools.islice(_validator(kind).iter_errors(sent), MAX_VIOLATIONS)
     schema_violations = [found for error in errors for found in _describe(error)]
     # A value that is not JSON is reported once, as such, not again by the schema rule it also breaks.
     reported = {path for path, _ in not_json}
@@ -161,7 +162,8 @@ def _room_for_nesting() -> Iterator[None]:
 
 def _within_nesting(value: Any, depth: int = 0) -> Any:
     """``value`` with containers deeper than MAX_NESTING cut off (reported already as nested too deeply), so
-    that the schema reports every other violation."""
+    that the schema reports every other violation. A parse of orjson's bytes never needs it: orjson encodes
+    no deeper."""
     if not isinstance(value, dict | list | tuple):
         return value
     if depth >= MAX_NESTING:
