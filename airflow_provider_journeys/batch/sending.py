@@ -284,10 +284,12 @@ class _ChunkSender:
         if outcome.error is None:
             self.unrecorded.add(chunk.index)  # first, so that an interruption here cannot lose it
             self.report.accepted[chunk.index] = outcome.answer
-        elif not isinstance(outcome.error, JourneysStoppedError):  # stopped before sending: not sent
-            self.report.failed[chunk.index] = outcome.error
-            log.error("Batch: chunk %d (%s) failed: %s", chunk.index, chunk.span, outcome.error)
-        return outcome.error is not None and not isinstance(outcome.error, JourneysStoppedError)
+            return False
+        if isinstance(outcome.error, JourneysStoppedError):  # stopped before sending: not sent
+            return False
+        self.report.failed[chunk.index] = outcome.error
+        log.error("Batch: chunk %d (%s) failed: %s", chunk.index, chunk.span, outcome.error)
+        return True
 
     def _finish(self, workers: _Workers) -> None:
         """After an interruption: wait for every chunk a worker took, settle and record them all.
