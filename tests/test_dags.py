@@ -191,7 +191,7 @@ def batch_progress_variables() -> dict[str, object]:
 
 @pytest.fixture
 def no_batch_progress_left() -> Iterator[None]:
-    """Batch DAG tests share one metadata DB (and a run id per logical date): none may see another's records."""
+    """Batch DAG tests share one metadata DB and its Variables: none may see another's records."""
     yield
     for key in batch_progress_variables():
         subprocess.run(
