@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import jwt
 import requests
-from airflow.sdk.log import mask_secret
+from airflow.providers.common.compat.sdk import mask_secret
 
 from airflow_provider_journeys.exceptions import (
     JourneysAuthError,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow.sdk.log import mask_secret
+from airflow.providers.common.compat.sdk import mask_secret
 from cryptography.hazmat.primitives.asymmetric.ec import SECP384R1, EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from urllib3.exceptions import LocationParseError
@@ -22,7 +22,7 @@ from urllib3.util import parse_url
 from airflow_provider_journeys.exceptions import JourneysConnectionConfigError
 
 if TYPE_CHECKING:
-    from airflow.sdk import Connection
+    from airflow.providers.common.compat.sdk import Connection
 
 API_BASE_URLS = {"us": "https://api.asnapius.com", "eu": "https://api.asnapieu.com"}
 OAUTH_TOKEN_URLS = {"us": "https://oauth2.asnapius.com/token", "eu": "https://oauth2.asnapieu.com/token"}

@@ -8,7 +8,7 @@ four requests at a time; if the task is retried, it resends only the chunks Airs
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_journeys.operators.journeys import JourneysBatchTriggerOperator
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 # [START howto_journeys_quick_start]
 import pendulum
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_journeys.operators.journeys import JourneysTriggerOperator
 

@@ -7,7 +7,7 @@ logical date into that earlier entrance's id, ``daily-YYYYMMDD``.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_journeys.operators.journeys import JourneysExitOperator
 

@@ -7,7 +7,7 @@ makes one ``JourneysTriggerOperator`` instance per audience, each validated and 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_journeys.operators.journeys import JourneysTriggerOperator
 

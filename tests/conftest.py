@@ -76,3 +76,14 @@ def airship(emulator: AirshipEmulator, set_connection: Callable[..., None]) -> A
     """The emulator, with ``airship_default`` pointing at it (client-secret grant)."""
     set_connection(emulator.connection())
     return emulator
+
+
+@pytest.fixture
+def provider_messages(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
+    """The messages the provider's own loggers wrote, in order (Airflow 2.11 logs more of its own around
+    them, such as each connection lookup and a warning for ``execute`` called outside a task)."""
+
+    def messages() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name.startswith("airflow_provider_journeys.")]
+
+    return messages

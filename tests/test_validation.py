@@ -12,7 +12,7 @@ from collections import OrderedDict
 from types import MappingProxyType
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_journeys import validation
 from airflow_provider_journeys.exceptions import JourneysPayloadError

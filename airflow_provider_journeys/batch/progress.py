@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
 
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class VariableBatchProgress:
     @classmethod
     def for_task_instance(cls, context: Context) -> VariableBatchProgress:
         """The Variable that remembers this task instance's batch across its tries and reruns."""
-        from airflow.sdk import conf
+        from airflow.providers.common.compat.sdk import conf
 
         ti = context["ti"]
         key = "journeys_batch_progress_" + _short_hash(ti.dag_id, ti.task_id, ti.run_id, str(ti.map_index))
@@ -123,7 +123,7 @@ class VariableBatchProgress:
         self._forget_records_untouched_since(updated_at - self.retention, updated_at)
 
     def _write(self) -> datetime:
-        from airflow.sdk import Variable
+        from airflow.providers.common.compat.sdk import Variable
 
         now = datetime.now(UTC)
         record = {
@@ -135,7 +135,7 @@ class VariableBatchProgress:
         return now
 
     def _forget_records_untouched_since(self, cutoff: datetime, now: datetime) -> None:
-        from airflow.sdk import Variable
+        from airflow.providers.common.compat.sdk import Variable
 
         index = _get(self.index_key) or {}
         index[self.key] = now.isoformat()
@@ -163,9 +163,10 @@ def _short_hash(*parts: str) -> str:
 
 
 def _get(key: str) -> Any:
-    from airflow.sdk import Variable
+    from airflow.providers.common.compat.sdk import Variable
 
-    return Variable.get(key, default=None, deserialize_json=True)
+    # The default goes by position: the keyword is ``default_var`` on Airflow 2.11 and ``default`` on 3.x.
+    return Variable.get(key, None, deserialize_json=True)
 
 
 def _is_record(stored: Any) -> bool:

@@ -10,11 +10,12 @@ from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 import requests
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_journeys.auth import OAuthTokens
 from airflow_provider_journeys.batch import NoProgress, send_batch
 from airflow_provider_journeys.connection import AirshipSettings
+from airflow_provider_journeys.connection_form import form_widgets, ui_field_behaviour
 from airflow_provider_journeys.defaults import (
     DEFAULT_CONN_ID,
     DEFAULT_MAX_CONCURRENCY,
@@ -84,6 +85,16 @@ class JourneysHook(BaseHook):
     default_conn_name = DEFAULT_CONN_ID
     conn_type = "airship"
     hook_name = "Airship"
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The extra fields of the connection form (Airflow 2.11 to 3.1; later lines read provider info)."""
+        return form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hidden, relabelled and placeholder standard fields (Airflow 2.11 to 3.1)."""
+        return ui_field_behaviour()
 
     def __init__(
         self,

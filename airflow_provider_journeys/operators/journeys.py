@@ -1,7 +1,8 @@
 """Operators that enroll audiences into Airship Sequences and exit them.
 
-Imported whenever a DAG file using them is parsed, so at import time this module loads only ``airflow.sdk``
-and the provider's ``defaults``; the hook (and ``requests``), the validator, the batch machinery and even
+Imported whenever a DAG file using them is parsed, so at import time this module loads only Airflow's base
+operator (through ``airflow.providers.common.compat.sdk``, which finds it on every Airflow line) and the
+provider's ``defaults``; the hook (and ``requests``), the validator, the batch machinery and even
 the exception classes load inside ``execute``.
 """
 
@@ -11,7 +12,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseOperator, conf
+from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_provider_journeys.defaults import (
     DEFAULT_CONN_ID,
@@ -24,7 +25,10 @@ from airflow_provider_journeys.defaults import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
+
+    # For the type checker only, which runs against the newest Airflow (Airflow 2.11 keeps it in
+    # airflow.models.mappedoperator; nothing imports it at run time).
     from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
     from airflow_provider_journeys.batch import BatchProgress
@@ -133,7 +137,7 @@ class _DeferrableOperator(_JourneysOperator):
             return self._send()
         except JourneysWaitRequested as wait:
             # Only the wait runs on the triggerer; the POST always runs here, on a worker.
-            from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+            from airflow.providers.common.compat.standard.triggers import TimeDeltaTrigger
 
             self.defer(
                 trigger=TimeDeltaTrigger(timedelta(seconds=wait.seconds)),

@@ -2,7 +2,7 @@
 ``JourneysBatchTriggerOperator`` and by ``JourneysTriggerOperator`` mapped over 100 audiences of 1000."""
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_journeys.operators.journeys import JourneysBatchTriggerOperator, JourneysTriggerOperator
 

@@ -14,7 +14,7 @@ import json
 import logging
 
 import pendulum
-from airflow.sdk import DAG, BaseHook, task
+from airflow.providers.common.compat.sdk import DAG, BaseHook, task
 
 from airflow_provider_journeys.operators.journeys import JourneysTriggerOperator
 

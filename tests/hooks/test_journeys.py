@@ -11,9 +11,7 @@ from urllib.parse import quote
 
 import jwt
 import pytest
-from airflow.sdk._shared.secrets_masker import redact
-from airflow.sdk.exceptions import AirflowFailException, AirflowTaskTimeout
-from airflow.sdk.execution_time.timeout import timeout
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowTaskTimeout, redact, timeout
 
 from airflow_provider_journeys.exceptions import (
     JourneysApiError,
@@ -453,7 +451,7 @@ def test_hook_arguments_of_the_wrong_kind_are_refused(argument, value):
 NAMED_USERS = [f"person-{number}@example.com" for number in range(3)]
 
 
-def test_a_send_logs_a_summary_without_user_ids_after_it_was_accepted(airship, caplog):
+def test_a_send_logs_a_summary_without_user_ids_after_it_was_accepted(airship, caplog, provider_messages):
     with caplog.at_level("INFO"):
         JourneysHook().trigger(
             {"or": [{"named_user": NAMED_USERS}, {"tag": "vip", "group": "loyalty"}]},
@@ -462,7 +460,7 @@ def test_a_send_logs_a_summary_without_user_ids_after_it_was_accepted(airship, c
             global_attributes={"offer": "WELCOME"},
         )
     sent = airship.received(TRIGGER_PATH)[0].body
-    assert caplog.messages == [
+    assert provider_messages() == [
         f"POST {airship.url}{TRIGGER_PATH} answered 200: audience named_user (3 ids), tag (1 id), "
         f"triggering_id 't', entrance_id 'e', global_attributes with 1 keys, {len(sent):,} bytes"
     ]
@@ -470,11 +468,11 @@ def test_a_send_logs_a_summary_without_user_ids_after_it_was_accepted(airship, c
     assert "WELCOME" not in caplog.text
 
 
-def test_with_log_body_a_send_logs_the_exact_body(airship, caplog):
+def test_with_log_body_a_send_logs_the_exact_body(airship, caplog, provider_messages):
     with caplog.at_level("INFO"):
         JourneysHook(log_body=True).trigger({"named_user": NAMED_USERS}, "t", entrance_id="e")
     sent = airship.received(TRIGGER_PATH)[0].body.decode()
-    assert caplog.messages == [f"POST {airship.url}{TRIGGER_PATH} answered 200: {sent}"]
+    assert provider_messages() == [f"POST {airship.url}{TRIGGER_PATH} answered 200: {sent}"]
 
 
 def test_at_debug_a_send_logs_the_exact_body_too(airship, caplog):

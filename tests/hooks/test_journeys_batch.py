@@ -10,8 +10,7 @@ import uuid
 from collections import Counter
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException, AirflowTaskTimeout
-from airflow.sdk.execution_time.timeout import timeout
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowTaskTimeout, timeout
 
 from airflow_provider_journeys.batch import Remembered, split_into_chunks
 from airflow_provider_journeys.exceptions import (

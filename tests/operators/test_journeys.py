@@ -10,9 +10,8 @@ from types import SimpleNamespace
 
 import pendulum
 import pytest
-from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
-from airflow.sdk import DAG
-from airflow.sdk.exceptions import TaskDeferred
+from airflow.providers.common.compat.sdk import DAG, AirflowException, TaskDeferred
+from airflow.providers.common.compat.standard.triggers import TimeDeltaTrigger
 
 from airflow_provider_journeys.batch import VariableBatchProgress
 from airflow_provider_journeys.exceptions import (
@@ -122,32 +121,41 @@ def test_payload_arguments_can_be_mapped_with_expand():
 
 
 def test_operators_are_keyword_only():
-    with pytest.raises(TypeError):
+    # Airflow 2.11's BaseOperator refuses positional arguments itself, before the operator's __init__.
+    with pytest.raises((TypeError, AirflowException)):
         JourneysExitOperator("seq")  # type: ignore[misc]
 
 
-def test_importing_the_operators_module_loads_neither_requests_nor_urllib3():
-    # A fresh interpreter, as the DAG processor parses each DAG file in a fresh process.
-    code = (
-        "import sys, airflow.sdk\n"
-        "import airflow_provider_journeys.operators.journeys\n"
-        "print(sorted(m for m in ('requests', 'urllib3', 'jwt') if m in sys.modules))"
+# What a DAG file pays for the operators beyond Airflow's base operator, which it imports as every operator
+# module does (through the compat layer, so on every Airflow line). A fresh interpreter, as the DAG processor
+# parses each DAG file in a fresh process.
+MODULES_ADDED_BY_THE_OPERATORS = (
+    "import sys, json\n"
+    "from airflow.providers.common.compat.sdk import BaseOperator\n"
+    "before = set(sys.modules)\n"
+    "import airflow_provider_journeys.operators.journeys\n"
+    "print(json.dumps(sorted(set(sys.modules) - before)))"
+)
+
+
+def modules_added_by_the_operators() -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", MODULES_ADDED_BY_THE_OPERATORS], capture_output=True, text=True, check=True
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
+    return list(json.loads(result.stdout))
+
+
+def test_importing_the_operators_module_loads_neither_requests_nor_urllib3():
+    # Airflow 2.11 loads requests itself on `import airflow`; what matters is that the operators add none.
+    added = modules_added_by_the_operators()
+    assert [m for m in added if m.split(".")[0] in ("requests", "urllib3", "jwt")] == []
 
 
 def test_importing_the_operators_module_loads_nothing_but_itself_and_the_defaults():
     # Every module imported here is paid for on every parse of every DAG file that uses the operators.
-    code = (
-        "import sys, json, airflow.sdk\n"
-        "before = set(sys.modules)\n"
-        "import airflow_provider_journeys.operators.journeys\n"
-        "print(json.dumps(sorted(set(sys.modules) - before)))"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    # Nothing but these three: no third-party module, not even the provider's own exceptions.
-    assert json.loads(result.stdout) == [
+    # Nothing but these three: no third-party module, not even the provider's own exceptions. The package's
+    # __init__ (a version string) is loaded already on Airflow 3, which read the provider's metadata.
+    assert [m for m in modules_added_by_the_operators() if m != "airflow_provider_journeys"] == [
         "airflow_provider_journeys.defaults",
         "airflow_provider_journeys.operators",
         "airflow_provider_journeys.operators.journeys",
@@ -155,7 +163,9 @@ def test_importing_the_operators_module_loads_nothing_but_itself_and_the_default
 
 
 @pytest.mark.parametrize("dry_run", [True, "{{ 'true' }}", "{{ params.staging }}"])
-def test_dry_run_validates_logs_and_returns_the_body_without_calling_airship(airship, caplog, dry_run):
+def test_dry_run_validates_logs_and_returns_the_body_without_calling_airship(
+    airship, caplog, provider_messages, dry_run
+):
     operator = JourneysTriggerOperator(
         task_id="enroll",
         audience={"segment": "s"},
@@ -168,7 +178,7 @@ def test_dry_run_validates_logs_and_returns_the_body_without_calling_airship(air
         result = operator.execute(CONTEXT)
     body = {"audience": {"segment": "s"}, "triggering_id": "seq", "entrance_id": "d-20261127"}
     assert result == {"dry_run": True, "path": TRIGGER_PATH, "body": body}
-    assert caplog.messages == [
+    assert provider_messages() == [
         f"Dry run, nothing sent: POST {TRIGGER_PATH}: audience segment (1 id), triggering_id 'seq', "
         "entrance_id 'd-20261127', 77 bytes"
     ]
@@ -291,7 +301,8 @@ def test_deferrable_defaults_to_airflows_default_deferrable_setting():
     )
     env = {**os.environ, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert result.stdout.strip() == "True"
+    # The last line: Airflow 3.0 prints log lines to stdout before it.
+    assert result.stdout.strip().splitlines()[-1] == "True"
 
 
 def test_batch_operator_templates_its_ids_and_payload_fields():

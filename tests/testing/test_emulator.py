@@ -15,7 +15,7 @@ from urllib.parse import quote
 import jwt
 import pytest
 import requests
-from airflow.sdk import Connection
+from airflow.providers.common.compat.sdk import BaseHook
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from airflow_provider_journeys.hooks.journeys import JourneysHook
@@ -376,9 +376,11 @@ def test_refuse_connections_refuses_for_a_while_then_serves_again_with_tokens_ke
 FIELDS = ("conn_type", "host", "login", "password")
 
 
-def test_connection_uri_parses_back_into_the_same_connection():
+def test_connection_uri_parses_back_into_the_same_connection(set_connection):
     with AirshipEmulator(client_secret="s:e%c/r t") as emulator:
-        parsed = Connection.from_uri(emulator.connection_uri(), conn_id="airship_default")
+        set_connection(emulator.connection_uri())
+    # Read as Airflow reads an AIRFLOW_CONN_ variable holding a URI, on every line.
+    parsed = BaseHook.get_connection("airship_default")
     parsed_fields = {"extra": parsed.extra_dejson, **{name: getattr(parsed, name) for name in FIELDS}}
     assert parsed_fields == emulator.connection()
 
