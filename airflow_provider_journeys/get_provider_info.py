@@ -93,7 +93,9 @@ def get_provider_info() -> dict[str, Any]:
                         "label": "Private key (PEM)",
                         "description": "EC P-384 private key for the assertion grant, used when there is no "
                         "client secret.",
-                        "schema": {"type": ["string", "null"], "format": "password"},
+                        # A textarea, so a pasted PEM keeps its line breaks (a password input turns them into
+                        # spaces). Still a secret by its name: Airflow 3 shows it as *** once saved.
+                        "schema": {"type": ["string", "null"], "format": "multiline"},
                     },
                     "scope": {
                         "label": "Scope",
