@@ -14,6 +14,12 @@ from typing import Any
 
 from airflow_provider_journeys.get_provider_info import get_provider_info
 
+# Extras that Airflow masks by name (its sensitive words include "private_key"). Airflow 2.11's edit form
+# keeps a stored value out of the page only for a password input, so these are password inputs here even
+# where the declarative form (3.2+) draws a multi-line one; a PEM typed into one arrives with its line
+# breaks turned into spaces, which the hook accepts.
+SECRET_EXTRAS = frozenset({"private_key"})
+
 
 def _connection_type() -> dict[str, Any]:
     (airship,) = get_provider_info()["connection-types"]
@@ -30,7 +36,7 @@ def form_widgets() -> dict[str, Any]:
     """One WTForms field per ``conn-fields`` entry, keyed by its extra name.
 
     Only ``StringField`` and ``PasswordField`` are used: they are the classes Airflow 3.0/3.1 mock, and a
-    multi-line input is a ``StringField`` drawn as a text area. No field carries a "required" validator:
+    multi-line input is a ``StringField`` drawn as a text area (on 2.11; 3.0/3.1 have none). No field carries a "required" validator:
     Airflow 2.11 validates every connection type's extras in one form, so it would block saving any other
     type; a missing value is reported by the hook instead, naming the field.
     """
@@ -56,7 +62,7 @@ def form_widgets() -> dict[str, Any]:
         }
         if "default" in schema:
             arguments["default"] = str(schema["default"])
-        if schema.get("format") == "password":
+        if schema.get("format") == "password" or name in SECRET_EXTRAS:
             widgets[name] = PasswordField(
                 lazy_gettext(field["label"]), widget=BS3PasswordFieldWidget(), **arguments
             )

@@ -20,7 +20,7 @@ import pytest
 from airflow_provider_journeys.hooks.journeys import EXIT_PATH, TRIGGER_PATH
 from airflow_provider_journeys.testing import AirshipEmulator
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = REPO_ROOT / "example_dags"

@@ -39,12 +39,13 @@ EXTRA_FIELDS = {
     "verify": ("CA bundle path", "text"),
     "timeout": ("Timeout (seconds)", "text"),
 }
-# Airflow 3.0 and 3.1 pass the hook's fields to their React UI through mocks of WTForms' string, integer,
-# boolean and password fields only, so no field there can be multi-line. Airflow 3.0 makes those mocks
-# only where WTForms and Flask-AppBuilder are installed (the FAB provider brings them); without them its
-# form has none of any provider's fields and relabels nothing (the connection's Extra JSON remains).
-if AIRFLOW_LINE == "3.1":
-    EXTRA_FIELDS["private_key"] = ("Private key (PEM)", "text")
+# The private key, a secret, is a multi-line input where the declarative form (3.2+) draws it; the lines
+# that build the form from the hook (2.11 to 3.1) get a password input, as only that keeps a stored value
+# out of 2.11's edit form. Airflow 3.0 builds the form only where WTForms and Flask-AppBuilder are
+# installed (the FAB provider brings them); without them it has none of any provider's fields and
+# relabels nothing (the connection's Extra JSON remains).
+if not FORM_FROM_PROVIDER_INFO:
+    EXTRA_FIELDS["private_key"] = ("Private key (PEM)", "secret")
 if AIRFLOW_LINE == "3.0":
     STANDARD_FIELDS = {"hidden_fields": [], "relabeling": {}, "placeholders": {}}
     EXTRA_FIELDS.clear()
@@ -163,6 +164,7 @@ def test_get_provider_info_module_imports_nothing_heavy():
 
 
 @pytest.mark.integration
+@pytest.mark.airflow
 def test_airflow_cli_lists_and_gets_the_provider():
     listed = subprocess.run(
         [sys.executable, "-m", "airflow", "providers", "list", "--output", "json"],

@@ -44,7 +44,7 @@ from airflow_provider_journeys.hooks.journeys import TRIGGER_PATH
 from airflow_provider_journeys.testing import AirshipEmulator
 from airflow_provider_journeys.testing.emulator import TOKEN_PATH
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
 DAG_RUN_TIMEOUT_SECONDS = 150
 
