@@ -1,4 +1,5 @@
-"""What a DAG file pays to import the operators once it has imported ``airflow.sdk``, against HttpOperator."""
+"""What a DAG file pays to import the operators once it has imported Airflow's base operator, against
+HttpOperator."""
 
 from typing import Any
 
@@ -20,7 +21,7 @@ def run(emulator: Emulator) -> list[Row]:
     ours_last, http_last = samples[OURS][-1], samples[HTTP][-1]
     return [
         Row(
-            f"import of the operators module after `airflow.sdk` (fresh interpreter, median of {ROUNDS})",
+            f"import of the operators module after the base operator (fresh interpreter, median of {ROUNDS})",
             f"{ms(ours)}, {ours_last['added']} modules, {_stacks(ours_last['http_stacks'])}",
             f"`HttpOperator`: {ms(http)}, {http_last['added']} modules, {_stacks(http_last['http_stacks'])}",
             f"{ours / http:.3f}",

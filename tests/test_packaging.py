@@ -29,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from airflow_line import LINE_PINS
 
 pytestmark = pytest.mark.integration
 
@@ -256,16 +257,19 @@ class Installed:
 
 @pytest.fixture(scope="module")
 def installed(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    """The built wheel pip-installed, with its dependencies, into a new virtualenv of its own."""
+    """The built wheel pip-installed, with its dependencies, into a new virtualenv of its own, beside the
+    Airflow release this suite runs on (and what its line needs pinned)."""
     started = time.monotonic()
-    venv = fresh_venv(tmp_path_factory, "fresh", built.wheel)
+    venv = fresh_venv(
+        tmp_path_factory, "fresh", built.wheel, f"apache-airflow=={RUNNING_AIRFLOW}", *LINE_PINS
+    )
     # Shown with `pytest -rP`: the cost of this check (pip's cache makes repeat runs faster).
     print(f"fresh virtualenv + pip install of {built.wheel.name}: {time.monotonic() - started:.1f}s")
     return venv
 
 
-def fresh_venv(tmp_path_factory: pytest.TempPathFactory, name: str, requirement: str | Path) -> Installed:
-    """A new virtualenv with ``requirement`` pip-installed, an AIRFLOW_HOME of its own, and an environment
+def fresh_venv(tmp_path_factory: pytest.TempPathFactory, name: str, *requirements: str | Path) -> Installed:
+    """A new virtualenv with ``requirements`` pip-installed, an AIRFLOW_HOME of its own, and an environment
     free of the caller's Airflow and Python settings."""
     venv = tmp_path_factory.mktemp(name) / "venv"
     workdir = tmp_path_factory.mktemp(f"{name}-workdir")  # cwd for everything run there: not the source tree
@@ -282,7 +286,7 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory, name: str, requirement:
     )
     run([sys.executable, "-m", "venv", venv], cwd=workdir, env=env, timeout=VENV_TIMEOUT_SECONDS)
     run(
-        [venv / "bin" / "python", "-m", "pip", "install", "--no-input", requirement],
+        [venv / "bin" / "python", "-m", "pip", "install", "--no-input", *requirements],
         cwd=workdir,
         env=env,
         timeout=INSTALL_TIMEOUT_SECONDS,
@@ -290,6 +294,7 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory, name: str, requirement:
     return Installed(venv=venv, env=env, workdir=workdir)
 
 
+@pytest.mark.airflow
 def test_airflow_in_a_fresh_venv_finds_the_installed_provider(installed: Installed) -> None:
     output = run(
         [installed.venv / "bin" / "airflow", "providers", "get", DISTRIBUTION, "-o", "json"],
@@ -298,8 +303,9 @@ def test_airflow_in_a_fresh_venv_finds_the_installed_provider(installed: Install
         timeout=AIRFLOW_CLI_TIMEOUT_SECONDS,
     )
     try:
-        reported = json.loads(output)
-    except json.JSONDecodeError as error:
+        # The last line: Airflow 3.0 prints log lines to stdout before it.
+        reported = json.loads(output.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError) as error:
         raise AssertionError(f"`airflow providers get` printed no JSON: {output!r}") from error
     assert reported == [{"Provider": DISTRIBUTION, "Version": source_version()}]
 
@@ -329,6 +335,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.airflow
 def test_installed_wheel_imports_the_operators_and_validates_with_its_own_schemas(
     installed: Installed,
 ) -> None:
@@ -349,6 +356,47 @@ def test_installed_wheel_imports_the_operators_and_validates_with_its_own_schema
     assert probe["violations"] == [
         ["$.global_attributes.ua_x", "top-level keys must not start with the reserved prefix 'ua_'"]
     ]
+
+
+# What each example DAG must have sent: (endpoint, how many bodies Airship accepted).
+EXAMPLE_SENDS = {
+    "example_journeys_daily_enroll": ("/api/journeys/trigger", 1),
+    "example_journeys_exit_after_days": ("/api/journeys/exit", 1),
+    "example_journeys_fan_out": ("/api/journeys/trigger", 3),
+    "example_journeys_batch_enroll": ("/api/journeys/trigger", 25),
+}
+
+
+@pytest.mark.airflow
+def test_every_example_dag_runs_with_the_installed_wheel_against_the_emulator(
+    installed: Installed, tmp_path: Path
+) -> None:
+    from airflow_provider_journeys.testing import AirshipEmulator
+
+    dags = tmp_path / "dags"
+    shutil.copytree(REPO_ROOT / "example_dags", dags, ignore=shutil.ignore_patterns("__pycache__"))
+    assert {path.stem for path in dags.glob("*.py")} == set(EXAMPLE_SENDS), "an example DAG has no row here"
+    airflow = installed.venv / "bin" / "airflow"
+    with AirshipEmulator() as airship:
+        env = {
+            **installed.env,
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW_CONN_AIRSHIP_DEFAULT": json.dumps(airship.connection()),
+        }
+        run([airflow, "db", "migrate"], cwd=installed.workdir, env=env, timeout=AIRFLOW_CLI_TIMEOUT_SECONDS)
+        sent = {}
+        for dag_id, (path, _) in EXAMPLE_SENDS.items():
+            before = len(airship.accepted(path))
+            run(
+                [airflow, "dags", "test", dag_id, "2026-11-27"],
+                cwd=installed.workdir,
+                env=env,
+                timeout=AIRFLOW_CLI_TIMEOUT_SECONDS,
+            )
+            sent[dag_id] = (path, len(airship.accepted(path)) - before)
+        refused = [request for request in airship.requests if request.status != 200]
+    assert sent == EXAMPLE_SENDS
+    assert refused == []
 
 
 # --- the README, followed as written by a new user -------------------------------------------------------

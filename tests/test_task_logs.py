@@ -1,11 +1,12 @@
 """Secrets stay secret in task log files: real task runs, then their log files read back.
 
 ``airflow dags test`` on its own runs each task inside its own process and logs to the console only. With
-``--use-executor`` and the LocalExecutor, each task runs the way a worker runs it: a supervisor process
-talks to the execution API of an ``airflow api-server`` (here on a free 127.0.0.1 port, with an
-AIRFLOW_HOME of its own) and writes the task's log file,
-``$AIRFLOW_HOME/logs/dag_id=…/run_id=…/task_id=…/attempt=1.log`` (JSON lines), through Airflow's
-secrets masker.
+``--use-executor``, each task runs the way a worker runs it and writes the task's log file,
+``$AIRFLOW_HOME/logs/dag_id=…/run_id=…/task_id=…/attempt=1.log``, through Airflow's secrets masker. On
+Airflow 3 the LocalExecutor's supervisor process talks to the execution API of an ``airflow api-server``
+(here on a free 127.0.0.1 port, with an AIRFLOW_HOME of its own) and writes JSON lines. Airflow 2.11 has
+no api-server and refuses the LocalExecutor on SQLite: its SequentialExecutor runs ``airflow tasks run``,
+which writes the file through the logging format set here, one record per ``RECORD_START``.
 
 The probe DAG (tests/dags/journeys_secret_leak_probe.py) sends through the provider with both grants
 (``airship_default``: client secret; ``airship_pk``: private key in extra), then tries to leak the client
@@ -30,9 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow_line import AIRFLOW_VERSION
 from airflow_processes import (
     LOOPBACK,
     free_loopback_port,
+    migrate_metadata_db,
     start_api_server,
     start_in_own_group,
     stop_process_group,
@@ -53,7 +56,13 @@ DAG_ID = "test_journeys_secret_leak_probe"
 LOGICAL_DATE = "2026-11-27"
 TRIGGERING_ID = "leak-probe-trigger"
 HOOK_LOGGER = "airflow_provider_journeys.hooks.journeys"
-STDOUT_LOGGER = "task.stdout"
+AIRFLOW_2 = AIRFLOW_VERSION.major == 2
+# The logger a task's print() goes through.
+STDOUT_LOGGER = "airflow.task" if AIRFLOW_2 else "task.stdout"
+# Airflow 2.11's log format for this run: a record is its logger's name and its message, which may hold
+# line breaks, so each record starts with a character no message here contains.
+RECORD_START, NAME_END = "\x1e", "\x1f"
+AIRFLOW_2_LOG_FORMAT = f"{RECORD_START}%(name)s{NAME_END}%(message)s"
 # Each task, the segment it enrolls and the entrance_id it sends (the probe DAG's own values).
 SENDS = {
     "enroll_with_client_secret": ("leak-probe-client-secret", "operator-client-secret"),
@@ -79,9 +88,18 @@ class ProbeRun:
     console: str = field(repr=False)  # airflow dags test's own output, for failure messages
 
     def events(self, task_id: str) -> list[dict[str, Any]]:
-        """The task log file's JSON lines (the supervisor writes one JSON object per log event)."""
-        lines = self.task_logs[task_id].read_text().splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        """The task log file's events: its JSON lines (Airflow 3's supervisor writes one JSON object per
+        log event), or its records (Airflow 2.11), a printed text split into its lines as Airflow 3 logs
+        them."""
+        text = self.task_logs[task_id].read_text()
+        if not AIRFLOW_2:
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        events = []
+        for record in text.split(RECORD_START)[1:]:
+            logger, message = record.rstrip("\n").split(NAME_END, 1)
+            lines = message.splitlines() if logger == STDOUT_LOGGER else [message]
+            events.extend({"logger": logger, "event": line} for line in lines)
+        return events
 
     def messages(self, task_id: str, logger: str | None = None) -> list[str]:
         return [
@@ -109,12 +127,15 @@ def airflow_env(
     the api-server checks them), and both connections.
     """
     env = without_airflow_settings(dict(os.environ))
-    env.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+    if AIRFLOW_2:
+        executor = {
+            "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
+            "AIRFLOW__LOGGING__LOG_FORMAT": AIRFLOW_2_LOG_FORMAT,
+            # The SequentialExecutor runs each task as `airflow tasks run`, found on PATH.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        }
+    else:
+        executor = {
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             # One worker process: the probe's tasks run one after another anyway.
             "AIRFLOW__CORE__PARALLELISM": "1",
@@ -122,6 +143,14 @@ def airflow_env(
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
             "AIRFLOW__API__HOST": LOOPBACK,
             "AIRFLOW__API__PORT": str(port),
+        }
+    env.update(executor)
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
             "AIRFLOW_CONN_AIRSHIP_DEFAULT": json.dumps(emulator.connection()),
             "AIRFLOW_CONN_AIRSHIP_PK": json.dumps(
@@ -175,12 +204,16 @@ def probe(
     port = free_loopback_port()
     with AirshipEmulator(public_key=public_key_pem) as emulator:
         env = airflow_env(home, dags_folder, port, emulator, private_key_pem)
-        server = start_api_server(env, home, port)
-        try:
-            console_path = home / "dags-test.console"
+        console_path = home / "dags-test.console"
+        if AIRFLOW_2:
+            migrate_metadata_db(env)
             run_probe_dag(env, console_path)
-        finally:
-            stop_process_group(server)
+        else:
+            server = start_api_server(env, home, port)
+            try:
+                run_probe_dag(env, console_path)
+            finally:
+                stop_process_group(server)
         logs_root = home / "logs"
         yield ProbeRun(
             emulator=emulator,
@@ -281,6 +314,18 @@ def test_the_leak_attempts_held_the_real_secrets(probe):
     assert private_key_task["private key"] == sha256(probe.private_key_pem)
 
 
+def extra_as_logged(run: ProbeRun) -> str:
+    """The connection's raw extra as the masker leaves it: Airflow 3 masks the whole string; Airflow 2.11
+    masks each line of the key's body inside it (the key's BEGIN and END lines are no secret)."""
+    if not AIRFLOW_2:
+        return MASK
+    extra = json.dumps(run.emulator.connection(grant="private_key", private_key=run.private_key_pem)["extra"])
+    for line in key_body_lines(run.private_key_pem):
+        extra = extra.replace(line, MASK)
+    assert extra.count(MASK) == len(key_body_lines(run.private_key_pem))
+    return extra
+
+
 def test_every_leak_attempt_logged_or_printed_came_out_masked(probe):
     # print() and logging reach the supervisor on different sockets, so their relative order may vary.
     def attempts(task_id: str) -> Counter[str]:
@@ -299,7 +344,7 @@ def test_every_leak_attempt_logged_or_printed_came_out_masked(probe):
             f"LEAK print token: {MASK}",
             f"LEAK log token: {MASK}",
             f"LEAK log private key: {MASK}",
-            f"LEAK log extra: {MASK}",
+            f"LEAK log extra: {extra_as_logged(probe)}",
             f"LEAK log extra_dejson private key: {MASK}",
             "LEAK print private key:",
         ]
