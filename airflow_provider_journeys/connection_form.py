@@ -15,9 +15,9 @@ from typing import Any
 from airflow_provider_journeys.get_provider_info import get_provider_info
 
 # Extras that Airflow masks by name (its sensitive words include "private_key"). Airflow 2.11's edit form
-# keeps a stored value out of the page only for a password input, so these are password inputs here even
-# where the declarative form (3.2+) draws a multi-line one; a PEM typed into one arrives with its line
-# breaks turned into spaces, which the hook accepts.
+# keeps a stored value out of the page only for a password input, and 3.0/3.1 have no multi-line input,
+# so these are password inputs here even where the declarative form (3.2+) draws a multi-line one; a PEM
+# typed into one arrives with its line breaks turned into spaces, which the hook accepts.
 SECRET_EXTRAS = frozenset({"private_key"})
 
 
@@ -35,17 +35,12 @@ def ui_field_behaviour() -> dict[str, Any]:
 def form_widgets() -> dict[str, Any]:
     """One WTForms field per ``conn-fields`` entry, keyed by its extra name.
 
-    Only ``StringField`` and ``PasswordField`` are used: they are the classes Airflow 3.0/3.1 mock, and a
-    multi-line input is a ``StringField`` drawn as a text area (on 2.11; 3.0/3.1 have none). No field carries a "required" validator:
-    Airflow 2.11 validates every connection type's extras in one form, so it would block saving any other
-    type; a missing value is reported by the hook instead, naming the field.
+    Only ``StringField`` and ``PasswordField`` are used, the classes Airflow 3.0/3.1 mock. No field carries
+    a "required" validator: Airflow 2.11 validates every connection type's extras in one form, so it would
+    block saving any other type; a missing value is reported by the hook instead, naming the field.
     """
     # Imported here: only the webserver (2.11) and the api-server's hook_meta (3.0/3.1) draw a form.
-    from flask_appbuilder.fieldwidgets import (
-        BS3PasswordFieldWidget,
-        BS3TextAreaFieldWidget,
-        BS3TextFieldWidget,
-    )
+    from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
     from flask_babel import lazy_gettext
     from wtforms import PasswordField, StringField
     from wtforms.validators import Optional, any_of
@@ -56,22 +51,16 @@ def form_widgets() -> dict[str, Any]:
         validators: list[Any] = [Optional()]
         if "enum" in schema:
             validators.append(any_of([value for value in schema["enum"] if value is not None]))
-        arguments: dict[str, Any] = {
-            "description": field.get("description", ""),
-            "validators": validators,
-        }
-        if "default" in schema:
-            arguments["default"] = str(schema["default"])
-        if schema.get("format") == "password" or name in SECRET_EXTRAS:
-            widgets[name] = PasswordField(
-                lazy_gettext(field["label"]), widget=BS3PasswordFieldWidget(), **arguments
-            )
-        elif schema.get("format") == "multiline":
-            widgets[name] = StringField(
-                lazy_gettext(field["label"]), widget=BS3TextAreaFieldWidget(), **arguments
-            )
-        else:
-            widgets[name] = StringField(
-                lazy_gettext(field["label"]), widget=BS3TextFieldWidget(), **arguments
-            )
+        optional: dict[str, Any] = {"default": str(schema["default"])} if "default" in schema else {}
+        secret = schema.get("format") == "password" or name in SECRET_EXTRAS
+        field_class, widget = (
+            (PasswordField, BS3PasswordFieldWidget) if secret else (StringField, BS3TextFieldWidget)
+        )
+        widgets[name] = field_class(
+            lazy_gettext(field["label"]),
+            widget=widget(),
+            description=field.get("description", ""),
+            validators=validators,
+            **optional,
+        )
     return widgets

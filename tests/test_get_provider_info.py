@@ -70,13 +70,10 @@ def kind_of_form_field(widget: Any) -> str:
         return {"password": "secret", "multiline": "multiline"}.get(
             widget.field["schema"].get("format"), "text"
         )
-    # Airflow 2.11: an unbound WTForms field, drawn by its Flask-AppBuilder widget.
-    from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
+    # Airflow 2.11: an unbound WTForms field.
     from wtforms import PasswordField
 
-    if widget.field.field_class is PasswordField:
-        return "secret"
-    return "multiline" if isinstance(widget.field.kwargs["widget"], BS3TextAreaFieldWidget) else "text"
+    return "secret" if widget.field.field_class is PasswordField else "text"
 
 
 def label_of_form_field(widget: Any) -> str:
