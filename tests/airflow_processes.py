@@ -1,4 +1,4 @@
-"""Helpers for tests that run Airflow's own processes (api-server, executors) on loopback."""
+"""Helpers for tests that run Airflow's own processes (api-server, webserver, executors) on loopback."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
-STARTUP_TIMEOUT_SECONDS = 90
+STARTUP_TIMEOUT_SECONDS = 180  # generous: two cores, and another test run may share them
 SHUTDOWN_TIMEOUT_SECONDS = 15
 LOG_TAIL_CHARS = 6000
 
@@ -55,29 +55,34 @@ def start_in_own_group(command: list[str], env: dict[str, str], output: Path) ->
         )
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    """Poll an api-server's health endpoint until its metadata DB is healthy, for a bounded time."""
+def wait_until_healthy(
+    url: str,
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    health_path: str = "/api/v2/monitor/health",
+    name: str = "airflow api-server",
+) -> None:
+    """Poll a server's health endpoint until its metadata DB is healthy, for a bounded time.
+
+    Airflow 3 serves it at ``/api/v2/monitor/health``, Airflow 2's webserver at ``/health``; both answer
+    ``{"metadatabase": {"status": "healthy"}, ...}``.
+    """
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     last_error = "no answer yet"
     probe = requests.Session()
     probe.trust_env = False  # loopback only, never through a proxy
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(
-                f"airflow api-server exited with {process.returncode} before becoming healthy:\n"
-                f"{tail(log_path)}"
-            )
+            pytest.fail(f"{name} exited with {process.returncode} before becoming healthy:\n{tail(log_path)}")
         try:
-            response = probe.get(f"{url}/api/v2/monitor/health", timeout=2)
+            response = probe.get(f"{url}{health_path}", timeout=5)
             if response.status_code == 200 and response.json()["metadatabase"]["status"] == "healthy":
                 return
             last_error = f"HTTP {response.status_code}: {response.text[:200]}"
-        except requests.RequestException as err:
+        except (requests.RequestException, ValueError, KeyError) as err:
             last_error = f"{type(err).__name__}: {err}"
         time.sleep(0.25)
-    pytest.fail(
-        f"airflow api-server not healthy after {STARTUP_TIMEOUT_SECONDS} s ({last_error}):\n{tail(log_path)}"
-    )
+    pytest.fail(f"{name} not healthy after {STARTUP_TIMEOUT_SECONDS} s ({last_error}):\n{tail(log_path)}")
 
 
 def stop_process_group(process: subprocess.Popen[bytes]) -> None:
@@ -95,22 +100,38 @@ def stop_process_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def start_api_server(env: dict[str, str], home: Path, port: int) -> subprocess.Popen[bytes]:
-    """Migrate the metadata DB of ``env``, start ``airflow api-server`` on loopback and wait until healthy.
-
-    Its output goes to ``home/api-server.log``; stop it with stop_process_group().
-    """
+def migrate_metadata_db(env: dict[str, str]) -> None:
+    """``airflow db migrate`` the metadata DB that ``env`` points at."""
     migrate = subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"],
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert migrate.returncode == 0, (
         f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}"
     )
-    log_path = home / "api-server.log"
+
+
+def _start_until_healthy(
+    command: list[str], env: dict[str, str], log_path: Path, url: str, health_path: str, name: str
+) -> subprocess.Popen[bytes]:
+    process = start_in_own_group(command, env, log_path)
+    try:
+        wait_until_healthy(url, process, log_path, health_path=health_path, name=name)
+    except BaseException:
+        stop_process_group(process)
+        raise
+    return process
+
+
+def start_api_server(env: dict[str, str], home: Path, port: int) -> subprocess.Popen[bytes]:
+    """Migrate the metadata DB of ``env``, start ``airflow api-server`` on loopback and wait until healthy.
+
+    Airflow 3 only. Its output goes to ``home/api-server.log``; stop it with stop_process_group().
+    """
+    migrate_metadata_db(env)
     command = [
         sys.executable,
         "-m",
@@ -123,10 +144,42 @@ def start_api_server(env: dict[str, str], home: Path, port: int) -> subprocess.P
         "--workers",
         "1",
     ]
-    process = start_in_own_group(command, env, log_path)
-    try:
-        wait_until_healthy(f"http://{LOOPBACK}:{port}", process, log_path)
-    except BaseException:
-        stop_process_group(process)
-        raise
-    return process
+    return _start_until_healthy(
+        command,
+        env,
+        home / "api-server.log",
+        f"http://{LOOPBACK}:{port}",
+        "/api/v2/monitor/health",
+        "airflow api-server",
+    )
+
+
+def start_webserver(env: dict[str, str], home: Path, port: int) -> subprocess.Popen[bytes]:
+    """Start Airflow 2's ``airflow webserver`` (Flask-AppBuilder UI and ``/api/v1``) on loopback.
+
+    The metadata DB must already be migrated (its users are created before the server starts). One
+    gunicorn worker. Its output goes to ``home/webserver.log``; stop it with stop_process_group(), which
+    reaches the gunicorn workers too.
+    """
+    command = [
+        sys.executable,
+        "-m",
+        "airflow",
+        "webserver",
+        "--hostname",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--pid",
+        str(home / "webserver.pid"),
+    ]
+    return _start_until_healthy(
+        command,
+        env,
+        home / "webserver.log",
+        f"http://{LOOPBACK}:{port}",
+        "/health",
+        "airflow webserver",
+    )
