@@ -100,18 +100,23 @@ def stop_process_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def migrate_metadata_db(env: dict[str, str]) -> None:
-    """``airflow db migrate`` the metadata DB that ``env`` points at."""
-    migrate = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
+def run_airflow_command(*args: str, env: dict[str, str]) -> None:
+    """``airflow <args>`` in ``env``; fails with the tail of its output if it exits non-zero."""
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert migrate.returncode == 0, (
-        f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}"
+    assert result.returncode == 0, (
+        f"airflow {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     )
+
+
+def migrate_metadata_db(env: dict[str, str]) -> None:
+    """``airflow db migrate`` the metadata DB that ``env`` points at."""
+    run_airflow_command("db", "migrate", env=env)
 
 
 def _start_until_healthy(

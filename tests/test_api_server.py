@@ -35,6 +35,7 @@ from airflow_processes import (
     LOOPBACK,
     free_loopback_port,
     migrate_metadata_db,
+    run_airflow_command,
     start_api_server,
     start_webserver,
     stop_process_group,
@@ -574,33 +575,22 @@ def server_env(home: Path, port: int) -> dict[str, str]:
 
 def create_admin_user(env: dict[str, str]) -> None:
     """Airflow 2.11's Flask-AppBuilder auth manager keeps its users in the metadata DB."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "airflow",
-            "users",
-            "create",
-            "--username",
-            USERNAME,
-            "--password",
-            PASSWORD,
-            "--role",
-            "Admin",
-            "--firstname",
-            "Journeys",
-            "--lastname",
-            "Tester",
-            "--email",
-            "journeys-tester@example.com",
-        ],
+    run_airflow_command(
+        "users",
+        "create",
+        "--username",
+        USERNAME,
+        "--password",
+        PASSWORD,
+        "--role",
+        "Admin",
+        "--firstname",
+        "Journeys",
+        "--lastname",
+        "Tester",
+        "--email",
+        "journeys-tester@example.com",
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, (
-        f"airflow users create failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     )
 
 
