@@ -194,9 +194,17 @@ def batch_progress_variables() -> dict[str, object]:
     """The Airflow Variables in which batch tasks keep the chunks Airship accepted, by key."""
 
     def airflow_cli(*args: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-m", "airflow", "variables", *args], check=True, capture_output=True, text=True
-        ).stdout
+        """The command's last line of output, its answer (Airflow 3.0 prints log lines before it)."""
+        return (
+            subprocess.run(
+                [sys.executable, "-m", "airflow", "variables", *args],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
 
     keys = [item["key"] for item in json.loads(airflow_cli("list", "-o", "json"))]
     return {key: json.loads(airflow_cli("get", key)) for key in keys if key.startswith("journeys_batch_")}

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_line import AIRFLOW_VERSION
+from airflow_line import AIRFLOW_LINE, AIRFLOW_VERSION
 from airflow_processes import (
     LOOPBACK,
     free_loopback_port,
@@ -58,7 +58,7 @@ TRIGGERING_ID = "leak-probe-trigger"
 HOOK_LOGGER = "airflow_provider_journeys.hooks.journeys"
 AIRFLOW_2 = AIRFLOW_VERSION.major == 2
 # The logger a task's print() goes through.
-STDOUT_LOGGER = "airflow.task" if AIRFLOW_2 else "task.stdout"
+STDOUT_LOGGER = {"2.11": "airflow.task", "3.0": "task"}.get(AIRFLOW_LINE, "task.stdout")
 # Airflow 2.11's log format for this run: a record is its logger's name and its message, which may hold
 # line breaks, so each record starts with a character no message here contains.
 RECORD_START, NAME_END = "\x1e", "\x1f"
