@@ -4,7 +4,8 @@ One api-server for the module, on a free 127.0.0.1 port, with an AIRFLOW_HOME of
 metadata DB, no example DAGs) and the simple auth manager in its all-admins mode, so the browser reaches
 the UI without logging in and the REST calls here need no token. The browser is Debian's chromium driven
 through its chromedriver (``scripts/install-browser.sh`` installs both); a missing chromedriver fails the
-test rather than skipping it. The form checked is Airflow 3.3's React UI, so other lines skip the module.
+test rather than skipping it. The form checked is Airflow 3.3's React UI: marked ``browser``, the module runs
+on the newest line only (scripts/test.sh leaves it out elsewhere).
 
 What the form shows comes from the provider's ``conn-fields`` and ``ui-field-behaviour``: labels, hidden
 standard fields, which fields are required (Airflow 3.3 marks a field required unless its schema allows
@@ -21,7 +22,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,12 +35,6 @@ from airflow_processes import (
     tail,
     without_airflow_settings,
 )
-from packaging.version import Version
-
-if Version(metadata.version("apache-airflow")) < Version("3.3"):
-    pytest.skip("the browser test checks Airflow 3.3's React connection form", allow_module_level=True)
-
-# Imported after the line check: other lines neither need nor necessarily have selenium.
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
@@ -49,7 +43,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-pytestmark = [pytest.mark.integration, pytest.mark.airflow]
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 T = TypeVar("T")
 
