@@ -426,7 +426,7 @@ def test_the_readme_install_keeps_the_users_airflow_and_its_quick_start_runs(
     copy_source_tree(checkout)  # a clone of the repository, as the README's install starts from
     env = airflow_first.env
     install = readme_blocks("Install", "bash")[0]
-    assert install.strip() == 'pip install . "apache-airflow==$(airflow version)"'
+    assert install.strip() == 'pip install . "apache-airflow==$(airflow version | tail -n 1)"'
     run(["bash", "-euc", install], cwd=checkout, env=env, timeout=INSTALL_TIMEOUT_SECONDS)
     reported = run(
         [airflow_first.venv / "bin" / "airflow", "version"],
