@@ -1,4 +1,4 @@
-"""Test DAG: one trigger task mapped over 50 audiences (run against a rate-limited emulator)."""
+"""Test DAG: one trigger task mapped over 20 audiences (run against a rate-limited emulator)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_journeys.operators.journeys import JourneysTriggerOperator
 
-AUDIENCES = 50
+AUDIENCES = 20
 
 with DAG(
     dag_id="test_journeys_mapped_rate_limited",
