@@ -2,8 +2,9 @@
 # Installs the provider and its test tools into a virtualenv, then runs the linters, the type checker and
 # the whole test suite (which starts its own Airship emulators and Airflow metadata DBs): first the unit
 # tests, spread over four pytest workers (most of their time is real waits for retries and timeouts), then
-# the tests that start Airflow processes or build wheels (marked `integration`), one at a time; the browser
-# test of the connection form (marked `browser`) with the newest Airflow only.
+# the tests that start Airflow processes or build wheels (marked `integration`), on two workers that take
+# a test file each (its server or wheel is built once); the browser test of the connection form (marked
+# `browser`) with the newest Airflow only. Each worker has an AIRFLOW_HOME and metadata DB of its own.
 #
 # Extra arguments replace that plan with one pytest run of their own: `bash scripts/test.sh -m "not
 # integration" -n 4` runs only the unit tests; `-m airflow` only the tests that run real Airflow.
@@ -51,5 +52,5 @@ if [ "$#" -gt 0 ]; then
     "$venv/bin/pytest" "$@"
 else
     "$venv/bin/pytest" -m "not integration" -n 4
-    "$venv/bin/pytest" -m "$integration"
+    "$venv/bin/pytest" -m "$integration" -n 2 --dist loadfile
 fi
