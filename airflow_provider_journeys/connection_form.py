@@ -4,7 +4,7 @@ Airflow 3.2 and later read the declarative ``conn-fields`` and ``ui-field-behavi
 ``get_provider_info`` and never call the hook for them. The older lines call the hook's
 ``get_connection_form_widgets()`` and ``get_ui_field_behaviour()``: Airflow 2.11 renders the widgets with
 Flask-AppBuilder, and 3.0/3.1 pass them (through mocks of these same classes) to the React UI as
-``/api/v2/connections/hook_meta``. Both are translated here from the declarative definition, so a label,
+``/ui/connections/hook_meta``. Both are translated here from the declarative definition, so a label,
 placeholder or hidden field is written once, in ``get_provider_info``.
 """
 
