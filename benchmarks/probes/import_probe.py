@@ -1,14 +1,16 @@
-"""``import_probe.py MODULE``, in a fresh interpreter: imports Airflow's base operator as every operator
-module does (through ``airflow.providers.common.compat.sdk``, which finds it on every Airflow line), then
-MODULE, and prints as JSON its import's seconds, the modules it added, and whether those included
-requests/urllib3 (Airflow 2.11 loads them itself, before any operator).
+"""``import_probe.py MODULE``, in a fresh interpreter: imports Airflow's base operator from where the running
+Airflow line keeps it (``airflow.sdk`` on 3.x, ``airflow.models.baseoperator`` on 2.11), as a DAG file does,
+then MODULE, and prints as JSON its import's seconds (for this provider's operators, the compat layer they
+import it through included), the modules it added, and whether those included requests/urllib3 (Airflow 2.11
+loads them itself, before any operator).
 """
 
+import importlib.util
 import json
 import sys
 import time
 
-from airflow.providers.common.compat.sdk import BaseOperator  # noqa: F401
+__import__("airflow.sdk" if importlib.util.find_spec("airflow.sdk") else "airflow.models.baseoperator")
 
 before = set(sys.modules)
 started = time.perf_counter()
