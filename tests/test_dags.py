@@ -366,6 +366,20 @@ def test_sigterm_stops_a_batch_within_two_seconds_and_records_every_chunk_airshi
 
 
 @pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
+def test_a_retry_whose_metadata_db_is_locked_enrolls_nobody_twice(emulator):
+    # The first try gets two chunks accepted, then a 429 it may not wait for. During the second the
+    # metadata DB is locked: where that blocks readers (Airflow 2.11's SQLite journal), the record cannot
+    # be read, which must fail the try rather than read as "nothing sent yet"; where it does not (Airflow
+    # 3's WAL), the record's writes fail and are tried again.
+    emulator.answer_next(429, path=TRIGGER_PATH, after=2, retry_after=1)
+    result = airflow_dags_test("test_journeys_batch_record_unreadable", TEST_DAGS, emulator)
+    output = result.stdout + result.stderr
+    assert enrolled(emulator) == FAULT_IDS, output[-4000:]
+    assert "database is locked" in output or "recording progress failed" in output
+    assert_succeeded(result)
+
+
+@pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
 def test_a_progress_write_that_fails_twice_is_retried_and_nobody_is_enrolled_twice(emulator):
     result = airflow_dags_test("test_journeys_batch_store_blip", TEST_DAGS, emulator)
     assert_succeeded(result)

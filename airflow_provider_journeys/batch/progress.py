@@ -163,10 +163,10 @@ def _short_hash(*parts: str) -> str:
 
 
 def _get(key: str) -> Any:
-    from airflow.providers.common.compat.sdk import Variable
+    # Raises when the Variable cannot be read: read as "no record", it would resend what Airship accepted.
+    from airflow_provider_journeys.version_compat import get_json_variable
 
-    # The default goes by position: the keyword is ``default_var`` on Airflow 2.11 and ``default`` on 3.x.
-    return Variable.get(key, None, deserialize_json=True)
+    return get_json_variable(key)
 
 
 def _is_record(stored: Any) -> bool:

@@ -5,6 +5,9 @@ The emulator's script (set by each test) decides what Airship does; these DAGs d
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -76,7 +79,38 @@ def with_flaky_store(failures: int) -> type[JourneysBatchTriggerOperator]:
     return WithFlakyStore
 
 
+# Holds an exclusive lock on the SQLite metadata DB for argv[2] seconds, once it has it (prints "locked").
+LOCK_METADATA_DB = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+class MetadataDbLockedOnSecondTry(JourneysBatchTriggerOperator):
+    """On its second try the metadata DB stays locked longer than SQLite waits (5 s), like a database that
+    cannot be reached for a while: the read of the batch's record fails."""
+
+    def pre_execute(self, context: Any) -> None:
+        if context["ti"].try_number == 2:
+            database = os.path.join(os.environ["AIRFLOW_HOME"], "airflow.db")
+            locker = subprocess.Popen(
+                [sys.executable, "-c", LOCK_METADATA_DB, database, "7"], stdout=subprocess.PIPE, text=True
+            )
+            assert locker.stdout is not None
+            locker.stdout.readline()
+
+
 batch_dag("test_journeys_batch_fails_after_completion", FailsAfterCompletingOnce)
+batch_dag(
+    "test_journeys_batch_record_unreadable",
+    MetadataDbLockedOnSecondTry,
+    retries=2,
+    max_concurrency=1,
+    max_retry_wait=0,
+)
 batch_dag("test_journeys_batch_store_blip", with_flaky_store(2), max_concurrency=4)
 batch_dag("test_journeys_batch_store_down", with_flaky_store(1000), max_concurrency=4)
 batch_dag(
