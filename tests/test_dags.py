@@ -314,7 +314,9 @@ def test_a_timeout_with_chunks_in_flight_records_them_and_the_retry_sends_only_t
 
 @pytest.mark.usefixtures("airflow_db", "no_batch_progress_left")
 def test_a_timeout_after_a_chunk_in_doubt_fails_the_task_without_retry(emulator):
-    emulator.answer_next(503, path=TRIGGER_PATH)
+    # The 503 comes after half a second, so that all four chunks are on the wire before the batch stops
+    # (answered at once, it could stop the batch before a slow machine had started the other three).
+    emulator.answer_next(503, path=TRIGGER_PATH, delay=0.5)
     emulator.answer_next(200, path=TRIGGER_PATH, times=3, delay=3)
     result = airflow_dags_test("test_journeys_batch_timeout", TEST_DAGS, emulator)
     assert result.returncode != 0
